@@ -1,0 +1,131 @@
+/** Writes the figures of a full run as the Markdown page BENCHMARKS.md. */
+import type { GoalResult } from './goals.js';
+import { SIZE_LABEL, findCell, type BenchRun, type CellResult } from './results.js';
+
+function fixed(value: number, digits: number): string {
+  return value.toFixed(digits);
+}
+
+function thousands(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
+  const label = cell.label;
+  const scenario = `${cell.connections} | ${SIZE_LABEL[cell.size]}`;
+  const figures = cell.figures;
+  if (figures === null) {
+    const reason = (cell.error ?? 'not measured').split('\n')[0]?.slice(0, 120) ?? '';
+    return `| ${label} | ${scenario} | — | — | — | — | — | — | — | — | not run: ${reason} |`;
+  }
+  const base = baseline?.figures ?? null;
+  const isBaseline = cell.caseId === 'baseline';
+  const throughputRatio =
+    base && !isBaseline ? `${fixed((figures.requestsPerSec / base.requestsPerSec) * 100, 1)}%` : '—';
+  const addedP50 = base && !isBaseline ? `+${fixed(figures.p50Ms - base.p50Ms, 3)}` : '—';
+  const p99Ratio = base && !isBaseline ? `×${fixed(figures.p99Ms / base.p99Ms, 2)}` : '—';
+  const cpu = cell.cpuUsPerRequest === null ? '—' : fixed(cell.cpuUsPerRequest, 1);
+  const rss = cell.peakRssBytes === null ? '—' : fixed(cell.peakRssBytes / 2 ** 20, 0);
+  const errors = Object.values(figures.errors).reduce((sum, count) => sum + count, 0);
+  return [
+    '',
+    label,
+    scenario,
+    thousands(figures.requestsPerSec),
+    throughputRatio,
+    fixed(figures.p50Ms, 3),
+    addedP50,
+    fixed(figures.p99Ms, 3),
+    p99Ratio,
+    cpu,
+    rss,
+    errors === 0 ? '0' : `${errors} (${JSON.stringify(figures.errors)})`,
+    '',
+  ]
+    .join(' | ')
+    .trim();
+}
+
+function figuresTable(run: BenchRun): string[] {
+  const lines = [
+    '| Case | Conns | Body | req/s | vs baseline | p50 ms | p50 added ms | p99 ms | p99 vs baseline | CPU µs/req | peak RSS MiB | errors |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const connections of run.connections) {
+    for (const size of run.sizes) {
+      const baseline = findCell(run, 'baseline', connections, size);
+      for (const { id } of run.cases) {
+        const cell = findCell(run, id, connections, size);
+        if (cell) lines.push(cellRow(cell, baseline));
+      }
+    }
+  }
+  return lines;
+}
+
+function goalsTable(goals: GoalResult[]): string[] {
+  const lines = ['| Goal | Scenario | Measured | Met |', '|---|---|---|---|'];
+  for (const goal of goals) {
+    const met = goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed';
+    lines.push(`| ${goal.goal} | ${goal.scenario} | ${goal.measured} | ${met} |`);
+  }
+  return lines;
+}
+
+function setupSection(run: BenchRun): string[] {
+  const { machine } = run;
+  return [
+    `- Date: ${run.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+    `- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.os}`,
+    `- Node: ${machine.nodeVersion}`,
+    `- Command: \`${run.command}\``,
+    `- Each cell: ${run.warmupSec} s warm-up per case and body size (not counted), then ` +
+      `${run.durationSec} s of load from wrk (1 thread per connection, at most one per core).`,
+    `- Upstream: one squid with ${run.upstreamPorts} \`http_port\` lines and basic auth; ` +
+      'the pool of Proxy Hopper and the round-robin list of proxy-chain hold every port.',
+    '- Load generator, system under test, squid and the target share the same cores, so the ' +
+      'figures compare cases within this run; they are not the capacity of a dedicated server.',
+    '- CPU µs/req: user + system CPU time of the system-under-test process (all threads) ' +
+      'from /proc/<pid>/stat over the measured window, divided by the requests served.',
+    `- Peak RSS: VmHWM of that process, ${run.peakRssPerWindow ? 'reset before each measured window' : 'over the whole life of the process'}.`,
+  ];
+}
+
+/** Returns the whole BENCHMARKS.md text; `analysis` is hand-written Markdown added at the end. */
+export function renderMarkdown(
+  run: BenchRun,
+  goals: GoalResult[],
+  chartPath: string,
+  analysis: string | null,
+): string {
+  const caseLines = run.cases.map((entry) => `- **${entry.label}**: ${entry.description}`);
+  const sections = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (bench/run.ts). Loopback only. Rerun it to refresh this page; ' +
+      '`npm run bench:smoke` is the short check that CI runs and writes nothing.',
+    '',
+    '## Setup',
+    '',
+    ...setupSection(run),
+    '',
+    '## Cases',
+    '',
+    ...caseLines,
+    '',
+    '## Figures',
+    '',
+    `![Requests per second and p99 latency per case](${chartPath})`,
+    '',
+    ...figuresTable(run),
+    '',
+    '## Goals',
+    '',
+    'Goals of the benchmark, checked on the figures above; no test fails on them.',
+    '',
+    ...goalsTable(goals),
+    '',
+  ];
+  if (analysis !== null) sections.push(analysis.trim(), '');
+  return sections.join('\n');
+}

@@ -1,0 +1,308 @@
+/**
+ * Benchmark CLI. `npm run bench` runs every case at 1 and 64 connections with 1 KiB and 1 MiB
+ * responses and writes BENCHMARKS.md and docs/bench.svg; `npm run bench:smoke` runs each case
+ * for 1 s at 8 connections with 1 KiB responses, checks that every case served requests
+ * without errors, and exits 1 otherwise. Progress goes to stderr, the summary to stdout.
+ *
+ * Options: --smoke, --duration <s>, --warmup <s>, --cases <id,id,...>, --profile (run the
+ * systems under test with --cpu-prof and print where their time goes), --no-build, and
+ * --render <run.json> (write BENCHMARKS.md and docs/bench.svg again from a saved run, for
+ * example after editing bench/analysis.md).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ALL_CASES } from './cases/index.js';
+import type { BenchCase, BenchEnv } from './cases/types.js';
+import { errorCount, readCpuMs, readPeakRssBytes, resetPeakRss, runLoad } from './measure.js';
+import { startJwksIssuer } from './peers/jwks.js';
+import { startSquid } from './peers/squid.js';
+import { startTarget, type BodySize } from './peers/target.js';
+import { evaluateGoals } from './report/goals.js';
+import { renderMarkdown } from './report/markdown.js';
+import { summarizeProfiles } from './report/profile.js';
+import { SIZE_LABEL, type BenchRun, type CellResult, type MachineInfo } from './report/results.js';
+import { renderSvg } from './report/svg.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = path.join(repoRoot, 'bench', 'results');
+
+interface Options {
+  smoke: boolean;
+  durationSec: number;
+  warmupSec: number;
+  cases: BenchCase[];
+  allCases: boolean;
+  profile: boolean;
+  build: boolean;
+  connections: number[];
+  sizes: BodySize[];
+  renderFrom: string | null;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      cases: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
+      render: { type: 'string' },
+    },
+  });
+  const smoke = values.smoke ?? false;
+  const durationSec = Number(values.duration ?? (smoke ? 1 : 8));
+  const warmupSec = Number(values.warmup ?? (smoke ? 0 : 2));
+  if (!Number.isInteger(durationSec) || durationSec < 1 || durationSec > 120) {
+    throw new Error(`--duration must be a whole number of seconds from 1 to 120, got ${values.duration}`);
+  }
+  if (!Number.isInteger(warmupSec) || warmupSec < 0 || warmupSec > 60) {
+    throw new Error(`--warmup must be a whole number of seconds from 0 to 60, got ${values.warmup}`);
+  }
+  const ids = values.cases?.split(',').map((id) => id.trim()) ?? null;
+  const unknown = ids?.filter((id) => !ALL_CASES.some((entry) => entry.id === id)) ?? [];
+  if (unknown.length > 0) {
+    const known = ALL_CASES.map((entry) => entry.id).join(', ');
+    throw new Error(`unknown case ${unknown.join(', ')} in --cases; known cases: ${known}`);
+  }
+  return {
+    smoke,
+    durationSec,
+    warmupSec,
+    cases: ids ? ALL_CASES.filter((entry) => ids.includes(entry.id)) : ALL_CASES,
+    allCases: ids === null,
+    profile: values.profile ?? false,
+    build: !(values['no-build'] ?? false),
+    connections: smoke ? [8] : [1, 64],
+    sizes: smoke ? ['small'] : ['small', 'large'],
+    renderFrom: values.render ?? null,
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function readMachine(): MachineInfo {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  return {
+    cpuModel: model,
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    nodeVersion: process.version,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+/** Builds dist/ with `npm run build`; a full run always does, a smoke run only when it is missing. */
+function ensureBuild(options: Options): void {
+  const distEntry = path.join(repoRoot, 'dist', 'cli', 'main.js');
+  const needsProxyHopper = options.cases.some((entry) => entry.id.startsWith('proxy-hopper'));
+  if (!needsProxyHopper || !options.build) return;
+  if (options.smoke && fs.existsSync(distEntry)) return;
+  progress('building dist/ (npm run build) ...');
+  const result = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+  if (result.status !== 0) {
+    // tsc still writes dist/ when it reports type errors, so the cases may run anyway.
+    progress(`npm run build exited with ${result.status}:\n${(result.stdout + result.stderr).slice(-2000)}`);
+  }
+}
+
+function formatFigures(cell: CellResult): string {
+  const figures = cell.figures;
+  if (figures === null) return `not run: ${cell.error?.split('\n')[0]}`;
+  const cpu = cell.cpuUsPerRequest === null ? '' : `, CPU ${cell.cpuUsPerRequest.toFixed(1)} µs/req`;
+  const errors = errorCount(figures.errors);
+  return (
+    `${Math.round(figures.requestsPerSec)} req/s, p50 ${figures.p50Ms.toFixed(3)} ms, ` +
+    `p99 ${figures.p99Ms.toFixed(3)} ms${cpu}${errors > 0 ? `, ${errors} errors` : ''}`
+  );
+}
+
+async function measureCell(
+  options: Options,
+  env: BenchEnv,
+  entry: BenchCase,
+  running: Awaited<ReturnType<BenchCase['start']>>,
+  connections: number,
+  size: BodySize,
+): Promise<{ cell: CellResult; rssReset: boolean }> {
+  const base = { caseId: entry.id, label: entry.label, connections, size };
+  const pid = running.pid;
+  const rssReset = pid === null ? true : resetPeakRss(pid);
+  const cpuBeforeMs = pid === null ? 0 : readCpuMs(pid);
+  try {
+    const figures = await runLoad({
+      request: running.request(size),
+      connections,
+      durationSec: options.durationSec,
+      scriptDir: env.dir,
+    });
+    const cpuUsPerRequest =
+      pid === null || figures.requests === 0
+        ? null
+        : ((readCpuMs(pid) - cpuBeforeMs) * 1000) / figures.requests;
+    const peakRssBytes = pid === null ? null : readPeakRssBytes(pid);
+    return { cell: { ...base, figures, cpuUsPerRequest, peakRssBytes, error: null }, rssReset };
+  } catch (err) {
+    const error = (err as Error).message;
+    return { cell: { ...base, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error }, rssReset };
+  }
+}
+
+async function runCases(options: Options, env: BenchEnv, run: BenchRun): Promise<void> {
+  const total = options.cases.length * options.connections.length * options.sizes.length;
+  const perCaseSec = options.sizes.length * (options.warmupSec + options.connections.length * options.durationSec);
+  let done = 0;
+  for (const [caseIndex, entry] of options.cases.entries()) {
+    const leftSec = (options.cases.length - caseIndex) * perCaseSec;
+    progress(`== ${entry.label}: starting (about ${leftSec} s of load left in this run)`);
+    let running;
+    try {
+      running = await entry.start(env);
+    } catch (err) {
+      const error = (err as Error).message;
+      progress(`   start failed: ${error}`);
+      for (const size of options.sizes) {
+        for (const connections of options.connections) {
+          run.cells.push({ caseId: entry.id, label: entry.label, connections, size, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error });
+          done++;
+        }
+      }
+      continue;
+    }
+    try {
+      for (const size of options.sizes) {
+        if (options.warmupSec > 0) {
+          progress(`   warm-up ${options.warmupSec} s, ${SIZE_LABEL[size]} ...`);
+          await runLoad({ request: running.request(size), connections: Math.max(...options.connections), durationSec: options.warmupSec, scriptDir: env.dir }).catch(() => null);
+        }
+        for (const connections of options.connections) {
+          done++;
+          progress(`   [${done}/${total}] ${connections} conn, ${SIZE_LABEL[size]}: ${options.durationSec} s ...`);
+          const { cell, rssReset } = await measureCell(options, env, entry, running, connections, size);
+          if (!rssReset) run.peakRssPerWindow = false;
+          run.cells.push(cell);
+          progress(`      ${formatFigures(cell)}`);
+        }
+      }
+    } finally {
+      await running.stop();
+    }
+  }
+}
+
+function smokeFailures(run: BenchRun): string[] {
+  const failures: string[] = [];
+  for (const cell of run.cells) {
+    const name = `${cell.label}, ${cell.connections} conn, ${SIZE_LABEL[cell.size]}`;
+    if (cell.figures === null) failures.push(`${name}: ${cell.error}`);
+    else if (cell.figures.requests === 0) failures.push(`${name}: no requests completed`);
+    else if (errorCount(cell.figures.errors) > 0) {
+      failures.push(`${name}: errors ${JSON.stringify(cell.figures.errors)}`);
+    }
+  }
+  return failures;
+}
+
+function saveRun(run: BenchRun): string {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = run.startedAt.toISOString().replace(/[:.]/g, '-');
+  const file = path.join(resultsDir, `run-${stamp}.json`);
+  fs.writeFileSync(file, JSON.stringify(run, null, 2));
+  return path.relative(repoRoot, file);
+}
+
+function loadRun(file: string): BenchRun {
+  const run = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchRun & { startedAt: string };
+  return { ...run, startedAt: new Date(run.startedAt) };
+}
+
+function writeReports(run: BenchRun): void {
+  const goals = evaluateGoals(run);
+  const analysisPath = path.join(repoRoot, 'bench', 'analysis.md');
+  const analysis = fs.existsSync(analysisPath) ? fs.readFileSync(analysisPath, 'utf8') : null;
+  fs.mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot, 'docs', 'bench.svg'), renderSvg(run));
+  fs.writeFileSync(path.join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(run, goals, 'docs/bench.svg', analysis));
+  progress('wrote BENCHMARKS.md and docs/bench.svg');
+  for (const goal of goals) {
+    const met = goal.met === null ? 'not measured' : goal.met ? 'met' : 'MISSED';
+    console.log(`${met.padEnd(12)} ${goal.goal} [${goal.scenario}]: ${goal.measured}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.renderFrom !== null) {
+    writeReports(loadRun(options.renderFrom));
+    return 0;
+  }
+  const startedAt = new Date();
+  ensureBuild(options);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-hopper-bench-'));
+  const cpuProfileDir = options.profile ? path.join(resultsDir, 'profiles') : null;
+  if (cpuProfileDir) fs.mkdirSync(cpuProfileDir, { recursive: true });
+
+  const upstreamPorts = Math.max(...options.connections);
+  progress(`scratch dir ${dir}; starting target, JWKS issuer and squid with ${upstreamPorts} ports ...`);
+  const target = await startTarget();
+  const jwks = await startJwksIssuer();
+  const squid = await startSquid(dir, upstreamPorts);
+  const env: BenchEnv = { dir, repoRoot, target, squid, jwks, cpuProfileDir };
+  const run: BenchRun = {
+    startedAt,
+    command: `npm run ${options.smoke ? 'bench:smoke' : 'bench'}${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    durationSec: options.durationSec,
+    warmupSec: options.warmupSec,
+    upstreamPorts,
+    machine: readMachine(),
+    cases: options.cases.map(({ id, label, description }) => ({ id, label, description })),
+    connections: options.connections,
+    sizes: options.sizes,
+    cells: [],
+    peakRssPerWindow: true,
+  };
+  try {
+    await runCases(options, env, run);
+  } finally {
+    await squid.stop();
+    await jwks.close();
+    await target.close();
+  }
+
+  if (cpuProfileDir) console.log(summarizeProfiles(cpuProfileDir));
+  if (options.smoke) {
+    const failures = smokeFailures(run);
+    for (const failure of failures) console.log(`FAIL ${failure}`);
+    if (failures.length > 0) {
+      console.log(`bench smoke: ${failures.length} of ${run.cells.length} cells failed; logs in ${dir}`);
+      return 1;
+    }
+    console.log(`bench smoke: ${run.cells.length} cells OK`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return 0;
+  }
+  const saved = saveRun(run);
+  progress(`figures saved to ${saved}`);
+  if (options.allCases) writeReports(run);
+  else progress('--cases given, so BENCHMARKS.md is left as it is');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return 0;
+}
+
+process.once('SIGINT', () => process.exit(130));
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  },
+);

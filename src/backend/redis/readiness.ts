@@ -1,0 +1,86 @@
+/**
+ * Tracks whether the command connection can serve, publishes `backend_state` on each change
+ * and builds the backend_unavailable error that operations raise while Redis is down.
+ */
+import type { Logger } from 'pino';
+import { ProxyHopperError } from '../../errors/index.js';
+import type { EventBus } from '../../observe/events.js';
+import type { RedisClient } from './connection.js';
+
+export class ReadinessTracker {
+  ready = false;
+  private reason: string | null = 'not connected yet';
+  private stopped = false;
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly display: string,
+    private readonly options: { events?: EventBus; logger?: Logger },
+    private readonly onReconnected: () => Promise<void>,
+  ) {
+    client.on('ready', () => void this.handleReady());
+    client.on('error', (err: Error) => {
+      this.reason = err.message;
+    });
+    client.on('close', () => this.markDown('connection closed'));
+    client.on('end', () => this.markDown('connection ended'));
+  }
+
+  /** Connects and resolves once Redis serves; ioredis keeps retrying until then. */
+  waitUntilReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    const promise = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.client.connect().catch((err: unknown) => {
+      this.options.logger?.warn(
+        { err, redis: this.display },
+        'redis not reachable at start; retrying',
+      );
+    });
+    return promise;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ready = false;
+    const error = new Error(`Stopped before Redis at ${this.display} became reachable`);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+  }
+
+  unavailableError(cause?: unknown): ProxyHopperError {
+    const reason = cause instanceof Error ? cause.message : (this.reason ?? 'not connected');
+    return new ProxyHopperError(
+      'backend_unavailable',
+      `State backend (Redis at ${this.display}) is unavailable: ${reason}. ` +
+        'Requests resume when it is back.',
+      { cause },
+    );
+  }
+
+  private async handleReady(): Promise<void> {
+    try {
+      await this.onReconnected();
+    } catch (err) {
+      this.options.logger?.warn({ err, redis: this.display }, 'redis re-registration failed');
+    }
+    if (this.stopped) return;
+    this.ready = true;
+    this.reason = null;
+    this.options.logger?.info({ redis: this.display }, 'redis backend ready');
+    this.options.events?.emit('backend_state', { ready: true, reason: null });
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+  }
+
+  private markDown(reason: string): void {
+    if (this.stopped) return;
+    const detail = this.reason && this.reason !== reason ? `${reason} (${this.reason})` : reason;
+    if (!this.ready) {
+      this.reason = detail;
+      return;
+    }
+    this.ready = false;
+    this.reason = detail;
+    this.options.logger?.warn({ redis: this.display, reason: detail }, 'redis backend unavailable');
+    this.options.events?.emit('backend_state', { ready: false, reason: detail });
+  }
+}

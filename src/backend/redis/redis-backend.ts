@@ -1,0 +1,348 @@
+/**
+ * The shared backend: every instance with the same Redis and key prefix sees one rotation
+ * state per target, changed only by atomic Lua scripts (see the lua-*.ts files). Leases carry
+ * their own expiry in Redis, so an instance that dies loses no IP for longer than the lease
+ * TTL. Wake-ups travel over pub/sub; nothing blocks on Redis.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ResolvedIp } from '../../config/types.js';
+import { ProxyHopperError } from '../../errors/index.js';
+import type { EventBus, EventMap } from '../../observe/events.js';
+import type {
+  AcquireResult,
+  Backend,
+  IpState,
+  Lease,
+  ReleaseOptions,
+  ReleaseResult,
+  TargetPoolSpec,
+} from '../types.js';
+import { WakeHub } from '../wake-hub.js';
+import { createRedisClient, type RedisClient } from './connection.js';
+import { parseRedisUrl, type RedisConnectionPlan } from './connection-options.js';
+import { targetKeys, wakeChannel } from './keys.js';
+import { POOL_SCRIPTS } from './pool-scripts.js';
+import { ReadinessTracker } from './readiness.js';
+import { ScriptRunner } from './script-runner.js';
+import * as replies from './script-results.js';
+import { TargetTimers } from './target-timers.js';
+import { WakeSubscriber } from './wake-subscriber.js';
+
+export interface RedisBackendOptions {
+  /** `redis://`, `rediss://`, `redis+sentinel://` or `redis+cluster://` URL. */
+  url: string;
+  keyPrefix: string;
+  /** How long a lease lives without renewal; default 30 s. */
+  leaseTtlMs?: number;
+  events?: EventBus;
+  logger?: Logger;
+  /** Extra TLS options, such as a private CA, for `rediss` URLs. */
+  tls?: ConnectionOptions;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  /** First reconnect delay; it doubles on each attempt up to `retryMaxDelayMs`. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Local clock; times from Redis are moved onto it. Default Date.now. */
+  now?: () => number;
+}
+
+export class RedisBackend implements Backend {
+  readonly kind = 'redis' as const;
+  private readonly plan: RedisConnectionPlan;
+  private readonly client: RedisClient;
+  private readonly subscriber: WakeSubscriber;
+  private readonly runner: ScriptRunner;
+  private readonly readiness: ReadinessTracker;
+  private readonly timers: TargetTimers;
+  private readonly wakes = new WakeHub();
+  private readonly specs = new Map<string, TargetPoolSpec>();
+  private readonly leaseTtlMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RedisBackendOptions) {
+    if (/[{}]/.test(options.keyPrefix)) {
+      throw new Error(
+        `Invalid redisKeyPrefix '${options.keyPrefix}': it must not contain '{' or '}', ` +
+          'because the target name is the Redis Cluster hash tag',
+      );
+    }
+    this.plan = parseRedisUrl(options.url);
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.client = this.connect('commands');
+    const channel = wakeChannel(options.keyPrefix);
+    const onWake = (target: string) => {
+      if (this.specs.has(target)) this.wakes.schedule(target);
+    };
+    this.subscriber = new WakeSubscriber(
+      this.connect('subscriber'),
+      channel,
+      onWake,
+      options.logger,
+    );
+    this.runner = new ScriptRunner(this.client, options.logger, (script) =>
+      options.events?.emit('backend_script_reload', { script }),
+    );
+    this.readiness = new ReadinessTracker(this.client, this.plan.display, options, () =>
+      this.onReconnected(),
+    );
+    this.timers = new TargetTimers((target) => this.refreshFromTimer(target));
+  }
+
+  /** NOSCRIPT answers recovered by sending a script again. */
+  get scriptReloads(): number {
+    return this.runner.reloads;
+  }
+
+  async start(): Promise<void> {
+    this.subscriber.start();
+    await this.readiness.waitUntilReady();
+  }
+
+  async stop(): Promise<void> {
+    this.timers.clear();
+    this.wakes.clear();
+    this.readiness.stop();
+    this.subscriber.stop();
+    this.client.disconnect();
+  }
+
+  isReady(): boolean {
+    return this.readiness.ready;
+  }
+
+  async syncTarget(spec: TargetPoolSpec): Promise<void> {
+    this.specs.set(spec.target, spec);
+    await this.guard('syncTarget', () => this.runSync(spec));
+  }
+
+  async tryAcquire(target: string, avoid: ReadonlySet<string>): Promise<AcquireResult> {
+    const spec = this.requireSpec(target);
+    const leaseId = randomUUID();
+    const args = [this.leaseTtlMs, leaseId, ...avoid];
+    const reply = await this.guard('tryAcquire', () =>
+      this.runPool<replies.AcquireReply>(spec, POOL_SCRIPTS.acquire, args, true),
+    );
+    const clock = this.afterReply(spec, reply);
+    if (reply.kind === 'leased' && reply.address !== undefined && reply.expiresAt !== undefined) {
+      const lease: Lease = {
+        target,
+        address: reply.address,
+        leaseId,
+        acquiredAtMs: clock.toLocal(reply.now),
+        expiresAtMs: clock.toLocal(reply.expiresAt),
+      };
+      return { kind: 'leased', lease };
+    }
+    return {
+      kind: 'wait',
+      readyAtMs: clock.toLocalOrNull(reply.readyAt),
+      inRotation: reply.inRotation,
+      nextQuarantineEndMs: clock.toLocalOrNull(reply.quarantineEnd),
+    };
+  }
+
+  async renew(lease: Lease): Promise<boolean> {
+    const spec = this.specs.get(lease.target);
+    if (!spec) return false;
+    const args = [lease.address, lease.leaseId, this.leaseTtlMs];
+    const reply = await this.guard('renew', () =>
+      this.runPool<replies.RenewReply>(spec, POOL_SCRIPTS.renew, args, false),
+    );
+    if (reply.renewed) this.afterReply(spec, reply);
+    return reply.renewed;
+  }
+
+  async release(lease: Lease, options: ReleaseOptions): Promise<ReleaseResult> {
+    const spec = this.specs.get(lease.target);
+    if (!spec) {
+      return { failures: 0, quarantined: false, floorHeld: false, activeIps: 0, applied: false };
+    }
+    const cooldown = options.cooldownFromRelease ? '1' : '0';
+    const args = [lease.address, lease.leaseId, options.result, cooldown];
+    const reply = await this.guard('release', () =>
+      this.runPool<replies.ReleaseReply>(spec, POOL_SCRIPTS.release, args, false),
+    );
+    if (reply.missing) {
+      return { failures: 0, quarantined: false, floorHeld: false, activeIps: 0, applied: false };
+    }
+    this.afterReply(spec, reply);
+    if (reply.applied) {
+      this.emitOutcome(spec, lease.address, options, reply);
+      this.wakes.schedule(spec.target);
+    }
+    const { failures, quarantined, floorHeld, activeIps, applied } = reply;
+    return { failures, quarantined, floorHeld, activeIps, applied };
+  }
+
+  async snapshot(target: string): Promise<IpState[]> {
+    const spec = this.specs.get(target);
+    if (!spec) return [];
+    const reply = await this.guard('snapshot', () =>
+      this.runPool<replies.SnapshotReply>(spec, POOL_SCRIPTS.snapshot, [], true),
+    );
+    const clock = this.afterReply(spec, reply);
+    return replies.toIpStates(reply, clock);
+  }
+
+  onWake(listener: (target: string) => void): () => void {
+    return this.wakes.add(listener);
+  }
+
+  private connect(role: 'commands' | 'subscriber'): RedisClient {
+    const baseMs = this.options.retryBaseDelayMs ?? 100;
+    const maxMs = this.options.retryMaxDelayMs ?? 2000;
+    return createRedisClient(this.plan, {
+      tls: this.options.tls,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
+      commandTimeoutMs: this.options.commandTimeoutMs ?? 2000,
+      retryDelayMs: (attempt) => {
+        const delayMs = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 16));
+        if (role === 'commands') {
+          this.options.logger?.warn(
+            { redis: this.plan.display, attempt, delayMs },
+            'redis unreachable; reconnecting',
+          );
+        }
+        return delayMs;
+      },
+    });
+  }
+
+  /**
+   * Runs a pool script. When Redis has lost the target (restart without persistence), the
+   * target is registered again from the local spec and, if `retry`, the script runs again.
+   */
+  private async runPool<T extends { missing?: boolean; now: number }>(
+    spec: TargetPoolSpec,
+    script: (typeof POOL_SCRIPTS)[keyof typeof POOL_SCRIPTS],
+    args: (string | number)[],
+    retry: boolean,
+  ): Promise<T> {
+    const keys = this.keysOf(spec.target);
+    const fullArgs = [wakeChannel(this.options.keyPrefix), spec.target, ...args];
+    const reply = replies.parseReply<T>(await this.runner.run(script, keys, fullArgs));
+    if (!reply.missing) return reply;
+    this.options.logger?.warn(
+      { target: spec.target, redis: this.plan.display },
+      'redis lost the pool state of this target; registering it again',
+    );
+    await this.runSync(spec);
+    if (!retry) return reply;
+    const second = replies.parseReply<T>(await this.runner.run(script, keys, fullArgs));
+    if (second.missing) throw new Error(`pool state of target '${spec.target}' vanished again`);
+    return second;
+  }
+
+  private async runSync(spec: TargetPoolSpec): Promise<void> {
+    const settings = [
+      spec.minRequestIntervalMs,
+      spec.ipFailuresUntilQuarantine,
+      spec.quarantineMs,
+      spec.minActiveIps,
+    ];
+    const ips = spec.ips.flatMap((ip) => [ip.address, ip.provider, ip.region]);
+    const args = [wakeChannel(this.options.keyPrefix), spec.target, ...settings, ...ips];
+    await this.runner.run(POOL_SCRIPTS.sync, this.keysOf(spec.target), args);
+  }
+
+  private keysOf(target: string): string[] {
+    const keys = targetKeys(this.options.keyPrefix, target);
+    return [keys.meta, keys.ips, keys.state];
+  }
+
+  /** Publishes quarantine releases, arms the target's timer and returns the clock offset. */
+  private afterReply(
+    spec: TargetPoolSpec,
+    reply: {
+      now: number;
+      released?: replies.ReleasedIp[] | Record<string, never>;
+      deadline?: number;
+    },
+  ): replies.ClockTranslation {
+    const clock = new replies.ClockTranslation(reply.now, this.now());
+    for (const released of replies.listOf(reply.released)) {
+      this.options.events?.emit('quarantine_release', this.labels(spec, released.a));
+    }
+    if (reply.deadline !== undefined && reply.deadline >= 0) {
+      this.timers.arm(spec.target, Math.max(1, reply.deadline - reply.now));
+    }
+    return clock;
+  }
+
+  private emitOutcome(
+    spec: TargetPoolSpec,
+    address: string,
+    options: ReleaseOptions,
+    reply: replies.ReleaseReply,
+  ): void {
+    const events = this.options.events;
+    if (!events) return;
+    const labels = this.labels(spec, address);
+    const failures = reply.failures;
+    if (options.result === 'success') {
+      events.emit('ip_success', labels);
+      return;
+    }
+    events.emit('ip_failure', { ...labels, failures });
+    if (reply.quarantined && reply.quarantineMs !== undefined) {
+      events.emit('quarantine', { ...labels, failures, quarantineMs: reply.quarantineMs });
+    }
+    if (reply.floorHeld) {
+      const activeIps = reply.floorActiveIps ?? reply.activeIps;
+      const minActiveIps = reply.minActiveIps ?? spec.minActiveIps;
+      events.emit('quarantine_floor', { ...labels, failures, activeIps, minActiveIps });
+    }
+  }
+
+  private labels(spec: TargetPoolSpec, address: string): EventMap['ip_success'] {
+    const ip: ResolvedIp | undefined = spec.ips.find((entry) => entry.address === address);
+    return { target: spec.target, address, provider: ip?.provider ?? '', region: ip?.region ?? '' };
+  }
+
+  private requireSpec(target: string): TargetPoolSpec {
+    const spec = this.specs.get(target);
+    if (spec) return spec;
+    throw new ProxyHopperError(
+      'proxy_error',
+      `Target '${target}' is not registered with the Redis backend: call syncTarget first.`,
+    );
+  }
+
+  /** Runs one backend operation, turning any Redis failure into backend_unavailable. */
+  private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (!this.readiness.ready) throw this.readiness.unavailableError();
+    try {
+      return await run();
+    } catch (err) {
+      this.options.events?.emit('backend_error', { operation, err });
+      throw this.readiness.unavailableError(err);
+    }
+  }
+
+  /** Registers every known target again after a reconnect, because Redis may have restarted empty. */
+  private async onReconnected(): Promise<void> {
+    await this.runner.preload(Object.values(POOL_SCRIPTS));
+    for (const spec of this.specs.values()) {
+      await this.runSync(spec);
+      this.wakes.schedule(spec.target);
+    }
+  }
+
+  private async refreshFromTimer(target: string): Promise<void> {
+    const spec = this.specs.get(target);
+    if (!spec || !this.readiness.ready) return;
+    try {
+      const script = POOL_SCRIPTS.snapshot;
+      const reply = await this.runPool<replies.SnapshotReply>(spec, script, [], false);
+      if (reply.missing) return;
+      this.afterReply(spec, reply);
+      if (reply.changed) this.wakes.schedule(target);
+    } catch (err) {
+      this.options.logger?.debug({ err, target }, 'redis timer refresh failed');
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Holds one lease for the life of an attempt: renews it while a response body streams, so a
+ * long download never lets the IP be handed out twice, and releases it exactly once.
+ */
+import type { Backend, Lease, ReleaseOptions, ReleaseResult } from '../backend/types.js';
+
+export class LeaseHolder {
+  private renewTimer: NodeJS.Timeout | null = null;
+  private released = false;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly lease: Lease,
+    private readonly onBackendError: (operation: string, err: unknown) => void,
+  ) {}
+
+  /** Renews the lease every third of its lifetime until release. */
+  keepAlive(leaseTtlMs: number): void {
+    if (this.renewTimer !== null || this.released) return;
+    const everyMs = Math.max(50, Math.floor(leaseTtlMs / 3));
+    this.renewTimer = setInterval(() => {
+      this.backend.renew(this.lease).catch((err: unknown) => this.onBackendError('renew', err));
+    }, everyMs);
+    this.renewTimer.unref();
+  }
+
+  async release(options: ReleaseOptions): Promise<ReleaseResult | null> {
+    if (this.released) return null;
+    this.released = true;
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+    try {
+      return await this.backend.release(this.lease, options);
+    } catch (err) {
+      // The lease expires by itself in the backend, so the IP is not lost.
+      this.onBackendError('release', err);
+      return null;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The proxy port: a node:http server that hands requests carrying `X-Proxy-Hopper-Target` to
+ * forwarding mode, answers its own `GET /health`, and rejects everything else with a message
+ * that says how to send a request. Tracks client connections for metrics and shutdown.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ProxyHopperError } from '../errors/index.js';
+import type { EventBus } from '../observe/events.js';
+import { writeError } from './error-response.js';
+import type { ForwardingHandler } from './forwarding-handler.js';
+
+export interface HealthReport {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface ProxyListenerOptions {
+  host: string;
+  port: number;
+  forwarding: ForwardingHandler;
+  events: EventBus;
+  logger: Logger;
+  health: () => HealthReport;
+}
+
+const HEALTH_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz']);
+
+export class ProxyListener {
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly options: ProxyListenerOptions) {
+    this.server = http.createServer((req, res) => this.onRequest(req, res));
+    this.server.on('connection', (socket: Socket) => this.onConnection(socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting, lets in-flight requests finish for `graceMs`, then cuts the rest. */
+  async close(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private onConnection(socket: Socket): void {
+    const remoteAddress = socket.remoteAddress ?? '';
+    this.sockets.add(socket);
+    this.options.events.emit('connection_open', { remoteAddress });
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.options.events.emit('connection_close', { remoteAddress });
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Errors on a client socket end that request only; they must never reach the process.
+    res.on('error', () => {});
+    req.on('error', () => {});
+    if (this.options.forwarding.claims(req)) {
+      this.options.forwarding.handle(req, res).catch((err: unknown) => {
+        this.options.logger.error({ err }, 'forwarding handler failed');
+        if (!res.headersSent) res.destroy();
+      });
+      return;
+    }
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(path)) {
+      const report = this.options.health();
+      const body = JSON.stringify(report.body);
+      res.writeHead(report.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const error = new ProxyHopperError(
+      'unsupported_request',
+      'Request format not supported by any enabled mode: send the destination in the X-Proxy-Hopper-Target header, for example X-Proxy-Hopper-Target: https://api.example.com',
+    );
+    writeError(res, error, 'none', req.method ?? 'GET');
+  }
+}
+
+/** Answers HTTP parse failures (oversized headers, bad framing) before a request exists. */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && socket.bytesWritten === 0)) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = tooLarge ? 431 : timeout ? 408 : 400;
+  const code = tooLarge ? 'headers_too_large' : 'bad_request';
+  const message = tooLarge
+    ? 'Request headers are larger than the 16 KiB limit; send smaller headers (large cookies are the usual cause)'
+    : timeout
+      ? 'The request headers did not arrive in time'
+      : `Malformed HTTP request (${err.code ?? 'parse error'}); check the request line, headers and body framing`;
+  const reason = http.STATUS_CODES[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nX-Proxy-Hopper-Error: ${code}\r\nConnection: close\r\n\r\n${message}`,
+  );
+}

@@ -1,0 +1,1 @@
+export { startProxyHopper, type RunningProxyHopper, type StartOptions } from './start.js';

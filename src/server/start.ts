@@ -1,0 +1,147 @@
+/**
+ * The composition root: builds every component from one Config, starts the listeners and
+ * returns a handle that stops them in the right order. No request logic lives here.
+ */
+import type { Logger } from 'pino';
+import { createAuth } from '../auth/authorizer.js';
+import { createBackend } from '../backend/create-backend.js';
+import type { Backend } from '../backend/types.js';
+import type { Config } from '../config/types.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { EventBus } from '../observe/events.js';
+import { createLogger } from '../observe/logger.js';
+import { createMetrics, type Metrics } from '../observe/metrics.js';
+import { startMetricsServer } from '../observe/metrics-server.js';
+import { subscribeRequestLog } from '../observe/request-log.js';
+import { ForwardingHandler } from '../proxy/forwarding-handler.js';
+import { ProxyListener, type HealthReport } from '../proxy/proxy-listener.js';
+import { Router } from '../proxy/router.js';
+import { UpstreamClients } from '../upstream/upstream-clients.js';
+import { buildTargetRuntimes } from './target-runtimes.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  events?: EventBus;
+  /** How long in-flight requests may run on after stop() before they are cut. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningProxyHopper {
+  config: Config;
+  proxyPort: number;
+  adminPort: number | null;
+  metricsPort: number | null;
+  events: EventBus;
+  backend: Backend;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startProxyHopper(config: Config, options: StartOptions = {}): Promise<RunningProxyHopper> {
+  const { server } = config;
+  const logger = options.logger ?? createLogger(server);
+  const log = logger.child({ logger: 'proxy_hopper.server' });
+  for (const warning of config.warnings) log.warn({ source: config.source }, warning);
+
+  const events = options.events ?? new EventBus();
+  const stopRequestLog = subscribeRequestLog(events, logger, { debugQuarantine: server.debugQuarantine });
+  const backend = createBackend(config, { events, logger });
+  await backend.start();
+
+  const stack: (() => Promise<void> | void)[] = [stopRequestLog, () => backend.stop()];
+  const unwind = async (): Promise<void> => {
+    for (const step of stack.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+
+  try {
+    const runtimes = await buildTargetRuntimes(config.targets, backend, events);
+    const byName = new Map(runtimes.map((runtime) => [runtime.config.name, runtime]));
+    const unsubscribeWake = backend.onWake((target) => byName.get(target)?.queue.pump());
+    stack.push(unsubscribeWake, () => runtimes.forEach((runtime) => runtime.queue.close()));
+
+    let metrics: Metrics | null = null;
+    if (server.metrics || server.admin) {
+      metrics = createMetrics({ events, backend, targets: () => config.targets, logger });
+      const created = metrics;
+      stack.push(() => created.stop());
+    }
+
+    const auth = createAuth(config, { logger: logger.child({ logger: 'proxy_hopper.auth' }) });
+    stack.push(() => auth.close());
+
+    const clients = new UpstreamClients({
+      connectTimeoutMs: server.connectTimeoutMs,
+      responseTimeoutMs: server.responseTimeoutMs,
+      proxyReadTimeoutMs: server.proxyReadTimeoutMs,
+      caFile: server.caFile,
+    });
+    stack.push(() => clients.destroy());
+
+    const dispatcher = new Dispatcher({ backend, clients, events, leaseTtlMs: server.leaseTtlMs });
+    const forwarding = new ForwardingHandler({
+      router: new Router(runtimes),
+      dispatcher,
+      authorizer: auth.authorizer,
+      events,
+      logger: logger.child({ logger: 'proxy_hopper.handlers' }),
+      retryBodyLimitBytes: server.retryBodyLimitBytes,
+    });
+    const listener = new ProxyListener({
+      host: server.host,
+      port: server.port,
+      forwarding,
+      events,
+      logger: log,
+      health: () => healthReport(backend),
+    });
+    const proxyPort = await listener.listen();
+    stack.push(() => listener.close(options.shutdownGraceMs ?? 10_000));
+
+    let metricsPort: number | null = null;
+    if (server.metrics && metrics !== null) {
+      const metricsServer = await startMetricsServer({
+        host: server.metricsHost,
+        port: server.metricsPort,
+        registry: metrics.registry,
+        logger,
+      });
+      metricsPort = metricsServer.port;
+      stack.push(() => metricsServer.close());
+      log.info({ port: metricsPort }, `Prometheus metrics available on :${metricsPort}/metrics`);
+    }
+
+    log.info(
+      { host: server.host, port: proxyPort, backend: backend.kind, auth: config.auth.enabled, targets: runtimes.length },
+      `Proxy Hopper running on ${server.host}:${proxyPort} (backend=${backend.kind}, auth=${config.auth.enabled ? 'enabled' : 'disabled'})`,
+    );
+
+    let stopping: Promise<void> | null = null;
+    return {
+      config,
+      proxyPort,
+      adminPort: null,
+      metricsPort,
+      events,
+      backend,
+      logger,
+      stop: () => {
+        stopping ??= unwind().then(() => log.info('Proxy Hopper stopped'));
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+function healthReport(backend: Backend): HealthReport {
+  if (backend.isReady()) return { status: 200, body: { status: 'ok' } };
+  return { status: 503, body: { status: 'unavailable', failing: ['backend'], backend: backend.kind } };
+}
