@@ -142,7 +142,9 @@ export async function runLoad(options: {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const killTimer = setTimeout(() => child.kill('SIGKILL'), (durationSec + 30) * 1000);
   const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err) => reject(new Error(`wrk failed to start (install wrk): ${err.message}`)));
+    child.once('error', (err) =>
+      reject(new Error(`wrk failed to start (install wrk): ${err.message}`)),
+    );
     child.once('exit', resolve);
   });
   clearTimeout(killTimer);

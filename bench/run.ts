@@ -17,14 +17,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ALL_CASES } from './cases/index.js';
 import type { BenchCase, BenchEnv } from './cases/types.js';
-import { errorCount, readCpuMs, readPeakRssBytes, resetPeakRss, runLoad } from './measure.js';
+import { errorCount } from './measure.js';
+import { runCases } from './runner.js';
 import { startJwksIssuer } from './peers/jwks.js';
 import { startSquid } from './peers/squid.js';
 import { startTarget, type BodySize } from './peers/target.js';
 import { evaluateGoals } from './report/goals.js';
 import { renderMarkdown } from './report/markdown.js';
 import { summarizeProfiles } from './report/profile.js';
-import { SIZE_LABEL, type BenchRun, type CellResult, type MachineInfo } from './report/results.js';
+import { SIZE_LABEL, type BenchRun, type MachineInfo } from './report/results.js';
 import { renderSvg } from './report/svg.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,10 +61,14 @@ function parseOptions(argv: string[]): Options {
   const durationSec = Number(values.duration ?? (smoke ? 1 : 8));
   const warmupSec = Number(values.warmup ?? (smoke ? 0 : 2));
   if (!Number.isInteger(durationSec) || durationSec < 1 || durationSec > 120) {
-    throw new Error(`--duration must be a whole number of seconds from 1 to 120, got ${values.duration}`);
+    throw new Error(
+      `--duration must be a whole number of seconds from 1 to 120, got ${values.duration}`,
+    );
   }
   if (!Number.isInteger(warmupSec) || warmupSec < 0 || warmupSec > 60) {
-    throw new Error(`--warmup must be a whole number of seconds from 0 to 60, got ${values.warmup}`);
+    throw new Error(
+      `--warmup must be a whole number of seconds from 0 to 60, got ${values.warmup}`,
+    );
   }
   const ids = values.cases?.split(',').map((id) => id.trim()) ?? null;
   const unknown = ids?.filter((id) => !ALL_CASES.some((entry) => entry.id === id)) ?? [];
@@ -91,7 +96,8 @@ function progress(message: string): void {
 
 function readMachine(): MachineInfo {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const model =
+    /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
   return {
     cpuModel: model,
     cores: os.availableParallelism(),
@@ -99,6 +105,11 @@ function readMachine(): MachineInfo {
     nodeVersion: process.version,
     os: `${os.type()} ${os.release()}`,
   };
+}
+
+/** Returns the 1, 5 and 15 minute load averages from /proc/loadavg. */
+function readLoadAverage(): string {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 /** Builds dist/ with `npm run build`; a full run always does, a smoke run only when it is missing. */
@@ -111,91 +122,9 @@ function ensureBuild(options: Options): void {
   const result = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
   if (result.status !== 0) {
     // tsc still writes dist/ when it reports type errors, so the cases may run anyway.
-    progress(`npm run build exited with ${result.status}:\n${(result.stdout + result.stderr).slice(-2000)}`);
-  }
-}
-
-function formatFigures(cell: CellResult): string {
-  const figures = cell.figures;
-  if (figures === null) return `not run: ${cell.error?.split('\n')[0]}`;
-  const cpu = cell.cpuUsPerRequest === null ? '' : `, CPU ${cell.cpuUsPerRequest.toFixed(1)} µs/req`;
-  const errors = errorCount(figures.errors);
-  return (
-    `${Math.round(figures.requestsPerSec)} req/s, p50 ${figures.p50Ms.toFixed(3)} ms, ` +
-    `p99 ${figures.p99Ms.toFixed(3)} ms${cpu}${errors > 0 ? `, ${errors} errors` : ''}`
-  );
-}
-
-async function measureCell(
-  options: Options,
-  env: BenchEnv,
-  entry: BenchCase,
-  running: Awaited<ReturnType<BenchCase['start']>>,
-  connections: number,
-  size: BodySize,
-): Promise<{ cell: CellResult; rssReset: boolean }> {
-  const base = { caseId: entry.id, label: entry.label, connections, size };
-  const pid = running.pid;
-  const rssReset = pid === null ? true : resetPeakRss(pid);
-  const cpuBeforeMs = pid === null ? 0 : readCpuMs(pid);
-  try {
-    const figures = await runLoad({
-      request: running.request(size),
-      connections,
-      durationSec: options.durationSec,
-      scriptDir: env.dir,
-    });
-    const cpuUsPerRequest =
-      pid === null || figures.requests === 0
-        ? null
-        : ((readCpuMs(pid) - cpuBeforeMs) * 1000) / figures.requests;
-    const peakRssBytes = pid === null ? null : readPeakRssBytes(pid);
-    return { cell: { ...base, figures, cpuUsPerRequest, peakRssBytes, error: null }, rssReset };
-  } catch (err) {
-    const error = (err as Error).message;
-    return { cell: { ...base, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error }, rssReset };
-  }
-}
-
-async function runCases(options: Options, env: BenchEnv, run: BenchRun): Promise<void> {
-  const total = options.cases.length * options.connections.length * options.sizes.length;
-  const perCaseSec = options.sizes.length * (options.warmupSec + options.connections.length * options.durationSec);
-  let done = 0;
-  for (const [caseIndex, entry] of options.cases.entries()) {
-    const leftSec = (options.cases.length - caseIndex) * perCaseSec;
-    progress(`== ${entry.label}: starting (about ${leftSec} s of load left in this run)`);
-    let running;
-    try {
-      running = await entry.start(env);
-    } catch (err) {
-      const error = (err as Error).message;
-      progress(`   start failed: ${error}`);
-      for (const size of options.sizes) {
-        for (const connections of options.connections) {
-          run.cells.push({ caseId: entry.id, label: entry.label, connections, size, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error });
-          done++;
-        }
-      }
-      continue;
-    }
-    try {
-      for (const size of options.sizes) {
-        if (options.warmupSec > 0) {
-          progress(`   warm-up ${options.warmupSec} s, ${SIZE_LABEL[size]} ...`);
-          await runLoad({ request: running.request(size), connections: Math.max(...options.connections), durationSec: options.warmupSec, scriptDir: env.dir }).catch(() => null);
-        }
-        for (const connections of options.connections) {
-          done++;
-          progress(`   [${done}/${total}] ${connections} conn, ${SIZE_LABEL[size]}: ${options.durationSec} s ...`);
-          const { cell, rssReset } = await measureCell(options, env, entry, running, connections, size);
-          if (!rssReset) run.peakRssPerWindow = false;
-          run.cells.push(cell);
-          progress(`      ${formatFigures(cell)}`);
-        }
-      }
-    } finally {
-      await running.stop();
-    }
+    progress(
+      `npm run build exited with ${result.status}:\n${(result.stdout + result.stderr).slice(-2000)}`,
+    );
   }
 }
 
@@ -231,7 +160,10 @@ function writeReports(run: BenchRun): void {
   const analysis = fs.existsSync(analysisPath) ? fs.readFileSync(analysisPath, 'utf8') : null;
   fs.mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
   fs.writeFileSync(path.join(repoRoot, 'docs', 'bench.svg'), renderSvg(run));
-  fs.writeFileSync(path.join(repoRoot, 'BENCHMARKS.md'), renderMarkdown(run, goals, 'docs/bench.svg', analysis));
+  fs.writeFileSync(
+    path.join(repoRoot, 'BENCHMARKS.md'),
+    renderMarkdown(run, goals, 'docs/bench.svg', analysis),
+  );
   progress('wrote BENCHMARKS.md and docs/bench.svg');
   for (const goal of goals) {
     const met = goal.met === null ? 'not measured' : goal.met ? 'met' : 'MISSED';
@@ -252,7 +184,9 @@ async function main(): Promise<number> {
   if (cpuProfileDir) fs.mkdirSync(cpuProfileDir, { recursive: true });
 
   const upstreamPorts = Math.max(...options.connections);
-  progress(`scratch dir ${dir}; starting target, JWKS issuer and squid with ${upstreamPorts} ports ...`);
+  progress(
+    `scratch dir ${dir}; starting target, JWKS issuer and squid with ${upstreamPorts} ports ...`,
+  );
   const target = await startTarget();
   const jwks = await startJwksIssuer();
   const squid = await startSquid(dir, upstreamPorts);
@@ -269,10 +203,17 @@ async function main(): Promise<number> {
     sizes: options.sizes,
     cells: [],
     peakRssPerWindow: true,
+    loadAverageAtStart: readLoadAverage(),
+    loadAverageAtEnd: '',
   };
   try {
-    await runCases(options, env, run);
+    await runCases(env, run, {
+      cases: options.cases,
+      durationSec: options.durationSec,
+      warmupSec: options.warmupSec,
+    });
   } finally {
+    run.loadAverageAtEnd = readLoadAverage();
     await squid.stop();
     await jwks.close();
     await target.close();
@@ -283,7 +224,9 @@ async function main(): Promise<number> {
     const failures = smokeFailures(run);
     for (const failure of failures) console.log(`FAIL ${failure}`);
     if (failures.length > 0) {
-      console.log(`bench smoke: ${failures.length} of ${run.cells.length} cells failed; logs in ${dir}`);
+      console.log(
+        `bench smoke: ${failures.length} of ${run.cells.length} cells failed; logs in ${dir}`,
+      );
       return 1;
     }
     console.log(`bench smoke: ${run.cells.length} cells OK`);

@@ -22,7 +22,11 @@ export const proxyChainCase: BenchCase = {
       (squidPort) => `http://${SQUID_USER}:${SQUID_PASSWORD}@127.0.0.1:${squidPort}`,
     );
     const profileArgs = env.cpuProfileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`, '--cpu-prof-name=proxy-chain.cpuprofile']
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${env.cpuProfileDir}`,
+          '--cpu-prof-name=proxy-chain.cpuprofile',
+        ]
       : [];
     const child = await spawnChild({
       name: 'proxy-chain',

@@ -39,7 +39,10 @@ function buildConfig(env: BenchEnv, port: number, variant: Variant, redisUrl: st
       },
     ],
     ipPools: [
-      { name: 'bench-pool', ipRequests: [{ provider: 'bench-squid', count: env.squid.ports.length }] },
+      {
+        name: 'bench-pool',
+        ipRequests: [{ provider: 'bench-squid', count: env.squid.ports.length }],
+      },
     ],
     targets: [
       {
@@ -70,10 +73,13 @@ function authHeader(env: BenchEnv, variant: Variant): Record<string, string> {
 /** Resolves true when one request through Proxy Hopper returns 200. */
 function requestSucceeds(port: number, headers: Record<string, string>): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/small', headers, agent: false }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode === 200));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/small', headers, agent: false },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode === 200));
+      },
+    );
     req.setTimeout(2000, () => req.destroy());
     req.once('error', () => resolve(false));
   });
@@ -91,7 +97,11 @@ async function startProxyHopper(env: BenchEnv, variant: Variant): Promise<Runnin
   fs.writeFileSync(configPath, stringify(buildConfig(env, port, variant, redis?.url ?? null)));
 
   const profileArgs = env.cpuProfileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfileDir}`, `--cpu-prof-name=proxy-hopper-${variant}.cpuprofile`]
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${env.cpuProfileDir}`,
+        `--cpu-prof-name=proxy-hopper-${variant}.cpuprofile`,
+      ]
     : [];
   const child = await spawnChild({
     name: `proxy-hopper (${variant})`,

@@ -45,7 +45,12 @@ function writeConfig(dir: string, ports: number[]): string {
 }
 
 function writePasswordFile(dir: string): void {
-  const result = spawnSync('htpasswd', ['-bc', path.join(dir, 'htpasswd'), SQUID_USER, SQUID_PASSWORD]);
+  const result = spawnSync('htpasswd', [
+    '-bc',
+    path.join(dir, 'htpasswd'),
+    SQUID_USER,
+    SQUID_PASSWORD,
+  ]);
   if (result.error || result.status !== 0) {
     const reason = result.error?.message ?? result.stderr.toString();
     throw new Error(`htpasswd failed (install apache2-utils): ${reason}`);

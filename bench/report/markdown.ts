@@ -6,6 +6,10 @@ function fixed(value: number, digits: number): string {
   return value.toFixed(digits);
 }
 
+function signed(value: number, digits: number): string {
+  return `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`;
+}
+
 function thousands(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
@@ -21,8 +25,10 @@ function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
   const base = baseline?.figures ?? null;
   const isBaseline = cell.caseId === 'baseline';
   const throughputRatio =
-    base && !isBaseline ? `${fixed((figures.requestsPerSec / base.requestsPerSec) * 100, 1)}%` : '—';
-  const addedP50 = base && !isBaseline ? `+${fixed(figures.p50Ms - base.p50Ms, 3)}` : '—';
+    base && !isBaseline
+      ? `${fixed((figures.requestsPerSec / base.requestsPerSec) * 100, 1)}%`
+      : '—';
+  const addedP50 = base && !isBaseline ? signed(figures.p50Ms - base.p50Ms, 3) : '—';
   const p99Ratio = base && !isBaseline ? `×${fixed(figures.p99Ms / base.p99Ms, 2)}` : '—';
   const cpu = cell.cpuUsPerRequest === null ? '—' : fixed(cell.cpuUsPerRequest, 1);
   const rss = cell.peakRssBytes === null ? '—' : fixed(cell.peakRssBytes / 2 ** 20, 0);
@@ -78,6 +84,7 @@ function setupSection(run: BenchRun): string[] {
     `- Date: ${run.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
     `- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.os}`,
     `- Node: ${machine.nodeVersion}`,
+    `- Load average (1, 5, 15 min) at start: ${run.loadAverageAtStart}; at end: ${run.loadAverageAtEnd}.`,
     `- Command: \`${run.command}\``,
     `- Each cell: ${run.warmupSec} s warm-up per case and body size (not counted), then ` +
       `${run.durationSec} s of load from wrk (1 thread per connection, at most one per core).`,

@@ -51,7 +51,8 @@ function topEntries(totals: Map<string, number>, busyMs: number, count: number):
 /** Returns the summary of one .cpuprofile file as text. */
 export function summarizeProfile(file: string): string {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const sampleMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+  const sampleMs =
+    (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const byArea = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let busyMs = 0;
@@ -75,7 +76,10 @@ export function summarizeProfile(file: string): string {
 
 /** Returns the summaries of every .cpuprofile in `dir`. */
 export function summarizeProfiles(dir: string): string {
-  const files = fs.readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .sort();
   if (files.length === 0) return `no .cpuprofile files in ${dir}`;
   return files.map((name) => summarizeProfile(path.join(dir, name))).join('\n\n');
 }

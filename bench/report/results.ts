@@ -37,6 +37,9 @@ export interface BenchRun {
   cells: CellResult[];
   /** Whether peak RSS covers each measured window only (clear_refs worked). */
   peakRssPerWindow: boolean;
+  /** 1, 5 and 15 minute load averages of the machine when the run started and ended. */
+  loadAverageAtStart: string;
+  loadAverageAtEnd: string;
 }
 
 export function findCell(

@@ -1,7 +1,8 @@
 /**
  * A small SVG writer for the benchmark chart: one block per (connections, body size) scenario,
  * one row per case, with requests per second on the left and p99 latency on the right. Bar
- * lengths are relative to the largest value of the block; the baseline row is drawn first.
+ * lengths are relative to the largest value of the block, and each req/s label gives the share
+ * of the baseline in the same block.
  */
 import { SIZE_LABEL, findCell, type BenchRun } from './results.js';
 
@@ -13,7 +14,11 @@ const BLOCK_GAP = 34;
 const COLORS = ['#6b7280', '#2563eb', '#0891b2', '#7c3aed', '#dc2626', '#d97706'];
 
 function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 function text(x: number, y: number, content: string, attributes = ''): string {
@@ -26,6 +31,7 @@ function bar(x: number, y: number, width: number, color: string): string {
 }
 
 interface Row {
+  caseId: string;
   label: string;
   color: string;
   requestsPerSec: number | null;
@@ -36,6 +42,7 @@ function blockRows(run: BenchRun, connections: number, size: 'small' | 'large'):
   return run.cases.map((entry, index) => {
     const figures = findCell(run, entry.id, connections, size)?.figures ?? null;
     return {
+      caseId: entry.id,
       label: entry.label,
       color: COLORS[index % COLORS.length] as string,
       requestsPerSec: figures?.requestsPerSec ?? null,
@@ -45,6 +52,7 @@ function blockRows(run: BenchRun, connections: number, size: 'small' | 'large'):
 }
 
 function drawBlock(rows: Row[], title: string, top: number): string[] {
+  const baselineRate = rows.find((row) => row.caseId === 'baseline')?.requestsPerSec ?? null;
   const maxRate = Math.max(1, ...rows.map((row) => row.requestsPerSec ?? 0));
   const maxP99 = Math.max(0.001, ...rows.map((row) => row.p99Ms ?? 0));
   const rightX = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH;
@@ -58,7 +66,12 @@ function drawBlock(rows: Row[], title: string, top: number): string[] {
     }
     const rateWidth = (row.requestsPerSec / maxRate) * BAR_WIDTH;
     parts.push(bar(LABEL_WIDTH, y, rateWidth, row.color));
-    parts.push(text(LABEL_WIDTH + rateWidth + 6, y + 11, `${Math.round(row.requestsPerSec)} req/s`));
+    const share =
+      row.caseId !== 'baseline' && baselineRate
+        ? ` (${Math.round((row.requestsPerSec / baselineRate) * 100)}%)`
+        : '';
+    const rateText = `${Math.round(row.requestsPerSec)} req/s${share}`;
+    parts.push(text(LABEL_WIDTH + rateWidth + 6, y + 11, rateText));
     const p99Width = (row.p99Ms / maxP99) * BAR_WIDTH;
     parts.push(bar(rightX, y, p99Width, row.color));
     parts.push(text(rightX + p99Width + 6, y + 11, `${row.p99Ms.toFixed(2)} ms`));
@@ -72,7 +85,12 @@ export function renderSvg(run: BenchRun): string {
   const blockHeight = 22 + run.cases.length * ROW_HEIGHT + BLOCK_GAP;
   const parts: string[] = [
     text(LABEL_WIDTH, 20, 'Requests per second (longer is better)', 'font-weight="bold"'),
-    text(LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH, 20, 'p99 latency (shorter is better)', 'font-weight="bold"'),
+    text(
+      LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH,
+      20,
+      'p99 latency (shorter is better)',
+      'font-weight="bold"',
+    ),
   ];
   let top = 34;
   for (const connections of run.connections) {
@@ -84,7 +102,12 @@ export function renderSvg(run: BenchRun): string {
   }
   const date = run.startedAt.toISOString().slice(0, 10);
   parts.push(
-    text(10, top + 4, `${date}, ${run.machine.cpuModel}, ${run.machine.cores} cores, Node ${run.machine.nodeVersion}`, 'fill="#6b7280"'),
+    text(
+      10,
+      top + 4,
+      `${date}, ${run.machine.cpuModel}, ${run.machine.cores} cores, Node ${run.machine.nodeVersion}`,
+      'fill="#6b7280"',
+    ),
   );
   const height = top + 20;
   return [

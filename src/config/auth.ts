@@ -5,13 +5,11 @@
 import { createHash } from 'node:crypto';
 import type { ConfigIssue } from '../errors/index.js';
 import {
-  apiKeySchema,
   apiKeyShape,
   authShape,
   KEY_HASH_PATTERN,
   oidcSchema,
   oidcShape,
-  roleSchema,
   roleShape,
   userSchema,
   userShape,
@@ -132,7 +130,9 @@ function buildApiKeys(items: unknown[], context: Context): ApiKeyConfig[] {
   items.forEach((item, index) => {
     const path = ['auth', 'apiKeys', index];
     checkKeys(item, Object.keys(apiKeyShape), path, context.issues);
-    const parsed = parseBlock(apiKeySchema, item, path, context.issues);
+    const { fields, complete: parsed } = parseShape(apiKeyShape, item, path, context.issues);
+    const owner = `API key ${pyRepr(fields.name ?? String(index))}`;
+    checkTargetNames(owner, fields.targets ?? [], [...path, 'targets'], context);
     if (parsed === undefined) return;
     const where = formatPath(path);
     if ((parsed.key === undefined) === (parsed.keyHash === undefined)) {
@@ -160,12 +160,6 @@ function buildApiKeys(items: unknown[], context: Context): ApiKeyConfig[] {
       });
       return;
     }
-    checkTargetNames(
-      `API key ${pyRepr(parsed.name)}`,
-      parsed.targets,
-      [...path, 'targets'],
-      context,
-    );
     keys.push({ name: parsed.name, key: parsed.key ?? null, keySha256, targets: parsed.targets });
   });
   return keys;
@@ -212,7 +206,9 @@ function buildRoles(value: unknown, context: Context): RoleConfig[] {
   const roles: RoleConfig[] = [];
   for (const { value: item, path } of roleItems(value, context.issues)) {
     checkKeys(item, Object.keys(roleShape), path, context.issues);
-    const role = parseBlock(roleSchema, item, path, context.issues);
+    const { fields, complete: role } = parseShape(roleShape, item, path, context.issues);
+    const owner = `Role ${pyRepr(fields.name ?? String(path.at(-1)))}`;
+    checkTargetNames(owner, fields.targets ?? [], [...path, 'targets'], context);
     if (role === undefined) continue;
     if (roles.some((other) => other.name === role.name)) {
       context.issues.push({
@@ -221,7 +217,6 @@ function buildRoles(value: unknown, context: Context): RoleConfig[] {
       });
       continue;
     }
-    checkTargetNames(`Role ${pyRepr(role.name)}`, role.targets, [...path, 'targets'], context);
     roles.push({
       name: role.name,
       permissions: [...new Set(role.permissions)],

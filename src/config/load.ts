@@ -96,7 +96,8 @@ function parseYaml(text: string, issues: ConfigIssue[]): Record<string, unknown>
 
 function targetNamesOf(targets: unknown): string[] {
   if (!Array.isArray(targets)) return [];
-  return targets
+  const names = targets
     .map((target) => (isPlainObject(target) ? target.name : undefined))
     .filter((name): name is string => typeof name === 'string');
+  return [...new Set(names)];
 }

@@ -8,6 +8,7 @@ import type { ResolvedIp } from '../config/types.js';
 import { ProxyHopperError } from '../errors/index.js';
 import type { AttemptOutcome, EventBus } from '../observe/events.js';
 import { classifyFailure, type ClassifiedFailure } from '../upstream/classify-failure.js';
+import { isProxyAuthRejection } from '../upstream/proxy-auth-rejection.js';
 import { sendAttempt, type OutboundRequest, type UpstreamResponse } from '../upstream/send-attempt.js';
 import type { UpstreamClients } from '../upstream/upstream-clients.js';
 import { LeaseHolder } from './lease-holder.js';
@@ -151,12 +152,12 @@ export class Dispatcher {
       return { kind: 'failed', failure: { kind: failure.kind, status: null, detail: failure.detail, retryAfter: null } };
     }
 
-    if (response.statusCode === 407) {
+    if (request.outbound.scheme === 'http' && isProxyAuthRejection(response.statusCode, response.headers)) {
       // Our credentials for this upstream proxy are wrong: an IP failure, never passed on.
       response.body.dump().catch(() => {});
-      const detail = 'UpstreamAuthError: upstream proxy rejected the credentials (407)';
-      await this.recordFailure(request, ip, holder, startedMs, attempt, 'connection_error', 407, detail, false);
-      return { kind: 'failed', failure: { kind: 'upstream_auth_failed', status: 407, detail, retryAfter: null } };
+      const detail = `UpstreamAuthError: upstream proxy rejected the credentials (${response.statusCode})`;
+      await this.recordFailure(request, ip, holder, startedMs, attempt, 'connection_error', response.statusCode, detail, false);
+      return { kind: 'failed', failure: { kind: 'upstream_auth_failed', status: response.statusCode, detail, retryAfter: null } };
     }
 
     const outcome = outcomeForStatus(response.statusCode, target.retryOnStatus);
@@ -233,6 +234,7 @@ export class Dispatcher {
       attempt,
       outcome,
       status,
+      startedAtMs: startedMs,
       durationMs: this.now() - startedMs,
       error,
     });
@@ -264,7 +266,7 @@ export class Dispatcher {
     if (failure.kind === 'upstream_auth_failed') {
       return new ProxyHopperError(
         'upstream_auth_failed',
-        `Upstream proxy authentication failed: every upstream proxy tried for target '${request.target.config.name}' rejected its credentials (407); check the provider's auth.username and auth.password${reason}`,
+        `Upstream proxy authentication failed: every upstream proxy tried for target '${request.target.config.name}' rejected its credentials; check the provider's auth.username and auth.password${reason}`,
         { fields: { ...fields, detail: failure.detail } },
       );
     }

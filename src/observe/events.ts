@@ -44,6 +44,8 @@ export interface EventMap {
     attempt: number;
     outcome: AttemptOutcome;
     status: number | null;
+    /** Epoch ms when the attempt started (the lease was taken). */
+    startedAtMs: number;
     durationMs: number;
     error: string | null;
   };

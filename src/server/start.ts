@@ -3,6 +3,7 @@
  * returns a handle that stops them in the right order. No request logic lives here.
  */
 import type { Logger } from 'pino';
+import { healthReport, startAdminServer } from '../admin/index.js';
 import { createAuth } from '../auth/authorizer.js';
 import { createBackend } from '../backend/create-backend.js';
 import type { Backend } from '../backend/types.js';
@@ -14,7 +15,7 @@ import { createMetrics, type Metrics } from '../observe/metrics.js';
 import { startMetricsServer } from '../observe/metrics-server.js';
 import { subscribeRequestLog } from '../observe/request-log.js';
 import { ForwardingHandler } from '../proxy/forwarding-handler.js';
-import { ProxyListener, type HealthReport } from '../proxy/proxy-listener.js';
+import { ProxyListener } from '../proxy/proxy-listener.js';
 import { Router } from '../proxy/router.js';
 import { UpstreamClients } from '../upstream/upstream-clients.js';
 import { buildTargetRuntimes } from './target-runtimes.js';
@@ -98,7 +99,10 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
       forwarding,
       events,
       logger: log,
-      health: () => healthReport(backend),
+      health: () => {
+        const report = healthReport(backend);
+        return { status: report.statusCode, body: report.body };
+      },
     });
     const proxyPort = await listener.listen();
     stack.push(() => listener.close(options.shutdownGraceMs ?? 10_000));
@@ -116,6 +120,21 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
       log.info({ port: metricsPort }, `Prometheus metrics available on :${metricsPort}/metrics`);
     }
 
+    let adminPort: number | null = null;
+    if (server.admin) {
+      const admin = await startAdminServer({
+        config,
+        backend,
+        authorizer: auth.authorizer,
+        login: (request) => auth.login(request),
+        registry: metrics?.registry ?? null,
+        logger,
+      });
+      adminPort = admin.port;
+      stack.push(() => admin.close());
+      log.info({ host: server.adminHost, port: adminPort }, `Admin API listening on ${server.adminHost}:${adminPort}`);
+    }
+
     log.info(
       { host: server.host, port: proxyPort, backend: backend.kind, auth: config.auth.enabled, targets: runtimes.length },
       `Proxy Hopper running on ${server.host}:${proxyPort} (backend=${backend.kind}, auth=${config.auth.enabled ? 'enabled' : 'disabled'})`,
@@ -125,13 +144,17 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
     return {
       config,
       proxyPort,
-      adminPort: null,
+      adminPort,
       metricsPort,
       events,
       backend,
       logger,
       stop: () => {
-        stopping ??= unwind().then(() => log.info('Proxy Hopper stopped'));
+        // Queued requests get 503 server_shutdown at once; in-flight ones get the grace period.
+        stopping ??= Promise.resolve()
+          .then(() => runtimes.forEach((runtime) => runtime.queue.close()))
+          .then(unwind)
+          .then(() => log.info('Proxy Hopper stopped'));
         return stopping;
       },
     };
@@ -139,9 +162,4 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
     await unwind();
     throw err;
   }
-}
-
-function healthReport(backend: Backend): HealthReport {
-  if (backend.isReady()) return { status: 200, body: { status: 'ok' } };
-  return { status: 503, body: { status: 'unavailable', failing: ['backend'], backend: backend.kind } };
 }

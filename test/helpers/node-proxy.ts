@@ -142,7 +142,6 @@ function readHeads(socket: net.Socket, onHead: (head: string, rest: Buffer) => b
         return;
       }
       socket.resume();
-      }
       buffered = rest;
     }
   };

@@ -171,9 +171,34 @@ async function isReady(peer: Peer, check: ReadyCheck): Promise<boolean> {
   return true;
 }
 
-/** Stops every registered peer that is still running. Use in `after()` hooks. */
+/** Stops every registered peer that is still running. */
 export async function stopAllPeers(): Promise<void> {
   await Promise.all([...registry].map((peer) => peer.stop()));
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+/** Registers an in-process resource (server, proxy, Proxy Hopper) for `cleanupAll`. */
+export function registerCleanup(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup);
+}
+
+/**
+ * Stops everything this test process started: registered in-process resources (newest first,
+ * each one even if an earlier one failed) and then the peer processes. Use in `after()` hooks.
+ */
+export async function cleanupAll(): Promise<void> {
+  const errors: unknown[] = [];
+  while (cleanups.length > 0) {
+    const cleanup = cleanups.pop() as () => Promise<void> | void;
+    try {
+      await cleanup();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  await stopAllPeers();
+  if (errors.length > 0) throw new AggregateError(errors, `${errors.length} cleanup step(s) failed`);
 }
 
 process.on('exit', () => {

@@ -88,7 +88,12 @@ describe('proxy authorization', () => {
 
   test('API key with and without prefix', async () => {
     const { authorizer } = setup();
-    for (const header of ['Bearer sk-scraper-1', 'bearer sk-scraper-1', 'sk-scraper-1', 'Bearer  sk-scraper-1 ']) {
+    for (const header of [
+      'Bearer sk-scraper-1',
+      'bearer sk-scraper-1',
+      'sk-scraper-1',
+      'Bearer  sk-scraper-1 ',
+    ]) {
       const principal = await authorizer.authorizeProxy(header, 'data-api');
       assert.equal(principal.subject, 'scraper', header);
       assert.equal(principal.kind, 'api_key');
@@ -106,7 +111,10 @@ describe('proxy authorization', () => {
 
   test('local admin token reaches every target', async () => {
     const { authorizer } = setup();
-    const principal = await authorizer.authorizeProxy(`Bearer ${await localToken('admin')}`, 'maps');
+    const principal = await authorizer.authorizeProxy(
+      `Bearer ${await localToken('admin')}`,
+      'maps',
+    );
     assert.equal(principal.kind, 'local');
     assert.equal(principal.subject, 'alice');
     assert.deepEqual(principal.roles, ['admin']);
@@ -198,12 +206,18 @@ describe('admin authorization', () => {
     assert.equal(error.message, "Permission denied: 'write' required, role 'viewer' has [read]");
     const operator = `Bearer ${await localToken('operator')}`;
     const denied = await rejection(authorizer.authorizeAdmin(operator, 'admin'));
-    assert.equal(denied.message, "Permission denied: 'admin' required, role 'operator' has [read, write]");
+    assert.equal(
+      denied.message,
+      "Permission denied: 'admin' required, role 'operator' has [read, write]",
+    );
   });
 
   test('admin token has every permission', async () => {
     const { authorizer } = setup();
-    const principal = await authorizer.authorizeAdmin(`Bearer ${await localToken('admin')}`, 'admin');
+    const principal = await authorizer.authorizeAdmin(
+      `Bearer ${await localToken('admin')}`,
+      'admin',
+    );
     assert.deepEqual(principal.permissions, new Set(['read', 'write', 'admin']));
   });
 

@@ -50,7 +50,12 @@ describe('local JWT', () => {
     const jwt = new LocalJwt({ secret: SECRET, expiryMinutes: 60, now: () => T0 });
     const { token } = await jwt.issue('alice', 'viewer');
     const [header, , signature] = token.split('.');
-    const forged = base64url({ sub: 'alice', role: 'admin', iat: T0 / 1000, exp: T0 / 1000 + 3600 });
+    const forged = base64url({
+      sub: 'alice',
+      role: 'admin',
+      iat: T0 / 1000,
+      exp: T0 / 1000 + 3600,
+    });
     assert.deepEqual(await jwt.verify(`${header}.${forged}.${signature}`), {
       ok: false,
       reason: 'invalid',
@@ -58,7 +63,11 @@ describe('local JWT', () => {
   });
 
   test('token of another secret is invalid', async () => {
-    const other = new LocalJwt({ secret: 'another-secret-0123456789abcdef', expiryMinutes: 60, now: () => T0 });
+    const other = new LocalJwt({
+      secret: 'another-secret-0123456789abcdef',
+      expiryMinutes: 60,
+      now: () => T0,
+    });
     const jwt = new LocalJwt({ secret: SECRET, expiryMinutes: 60, now: () => T0 });
     const { token } = await other.issue('alice', 'admin');
     assert.deepEqual(await jwt.verify(token), { ok: false, reason: 'invalid' });
@@ -66,7 +75,12 @@ describe('local JWT', () => {
 
   test('alg none is rejected in every casing', async () => {
     const jwt = new LocalJwt({ secret: SECRET, expiryMinutes: 60, now: () => T0 });
-    const payload = base64url({ sub: 'mallory', role: 'admin', iat: T0 / 1000, exp: T0 / 1000 + 60 });
+    const payload = base64url({
+      sub: 'mallory',
+      role: 'admin',
+      iat: T0 / 1000,
+      exp: T0 / 1000 + 60,
+    });
     for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
       const token = `${base64url({ alg, typ: 'JWT' })}.${payload}.`;
       assert.deepEqual(await jwt.verify(token), { ok: false, reason: 'invalid' }, alg);

@@ -36,7 +36,13 @@ async function sign(key: SigningKey, alg: string, claims: JWTPayload): Promise<s
 }
 
 function rules(overrides: Partial<TokenRules> = {}): TokenRules {
-  return { issuer: ISSUER, audience: [], clockToleranceSec: 30, nowMs: NOW_SEC * 1000, ...overrides };
+  return {
+    issuer: ISSUER,
+    audience: [],
+    clockToleranceSec: 30,
+    nowMs: NOW_SEC * 1000,
+    ...overrides,
+  };
 }
 
 function base64url(value: object): string {
@@ -141,7 +147,11 @@ describe('OIDC token verification', () => {
     for (const [name, aud, audience, accepted] of cases) {
       test(name, async () => {
         const claims = aud === undefined ? { ...valid, azp: 'ph-api' } : { ...valid, aud };
-        const result = await verifyToken(await sign(rsa, 'RS256', claims), keys, rules({ audience }));
+        const result = await verifyToken(
+          await sign(rsa, 'RS256', claims),
+          keys,
+          rules({ audience }),
+        );
         assert.equal(result.ok, accepted);
         if (!result.ok) assert.equal(result.reason, 'audience');
       });
@@ -153,7 +163,11 @@ describe('OIDC token verification', () => {
       ['iat and nbf 5 s ahead', { iat: NOW_SEC + 5, nbf: NOW_SEC + 5, exp: NOW_SEC + 300 }, null],
       ['expired 10 s ago', { iat: NOW_SEC - 310, exp: NOW_SEC - 10 }, null],
       ['expired 120 s ago', { iat: NOW_SEC - 420, exp: NOW_SEC - 120 }, 'expired'],
-      ['nbf 120 s ahead', { iat: NOW_SEC, nbf: NOW_SEC + 120, exp: NOW_SEC + 300 }, 'not_yet_valid'],
+      [
+        'nbf 120 s ahead',
+        { iat: NOW_SEC, nbf: NOW_SEC + 120, exp: NOW_SEC + 300 },
+        'not_yet_valid',
+      ],
       ['iat 120 s ahead', { iat: NOW_SEC + 120, exp: NOW_SEC + 300 }, 'not_yet_valid'],
       ['no exp', { iat: NOW_SEC }, 'claims'],
     ];

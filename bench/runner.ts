@@ -1,0 +1,139 @@
+/**
+ * The measuring loop. Every case starts first and stays up; then each (body size, connections)
+ * cell is measured for every case in turn, baseline first. Interleaving keeps the baseline and
+ * the cases compared with it close in time, which matters on a machine that other work shares.
+ */
+import type { BenchCase, BenchEnv, RunningCase } from './cases/types.js';
+import { errorCount, readCpuMs, readPeakRssBytes, resetPeakRss, runLoad } from './measure.js';
+import type { BodySize } from './peers/target.js';
+import { SIZE_LABEL, type BenchRun, type CellResult } from './report/results.js';
+
+export interface RunnerOptions {
+  cases: BenchCase[];
+  durationSec: number;
+  warmupSec: number;
+}
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function formatFigures(cell: CellResult): string {
+  const figures = cell.figures;
+  if (figures === null) return `not run: ${cell.error?.split('\n')[0]}`;
+  const cpu =
+    cell.cpuUsPerRequest === null ? '' : `, CPU ${cell.cpuUsPerRequest.toFixed(1)} µs/req`;
+  const errors = errorCount(figures.errors);
+  return (
+    `${Math.round(figures.requestsPerSec)} req/s, p50 ${figures.p50Ms.toFixed(3)} ms, ` +
+    `p99 ${figures.p99Ms.toFixed(3)} ms${cpu}${errors > 0 ? `, ${errors} errors` : ''}`
+  );
+}
+
+/** Measures one cell: CPU time and peak RSS of the case's process around one wrk run. */
+async function measureCell(
+  env: BenchEnv,
+  run: BenchRun,
+  entry: BenchCase,
+  running: RunningCase,
+  connections: number,
+  size: BodySize,
+  durationSec: number,
+): Promise<CellResult> {
+  const base = { caseId: entry.id, label: entry.label, connections, size };
+  const pid = running.pid;
+  if (pid !== null && !resetPeakRss(pid)) run.peakRssPerWindow = false;
+  const cpuBeforeMs = pid === null ? 0 : readCpuMs(pid);
+  try {
+    const request = running.request(size);
+    const figures = await runLoad({ request, connections, durationSec, scriptDir: env.dir });
+    const cpuUsPerRequest =
+      pid === null || figures.requests === 0
+        ? null
+        : ((readCpuMs(pid) - cpuBeforeMs) * 1000) / figures.requests;
+    const peakRssBytes = pid === null ? null : readPeakRssBytes(pid);
+    return { ...base, figures, cpuUsPerRequest, peakRssBytes, error: null };
+  } catch (err) {
+    const error = (err as Error).message;
+    return { ...base, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error };
+  }
+}
+
+async function startAll(
+  env: BenchEnv,
+  cases: BenchCase[],
+): Promise<Map<string, RunningCase | Error>> {
+  const started = new Map<string, RunningCase | Error>();
+  for (const entry of cases) {
+    progress(`== starting ${entry.label}`);
+    try {
+      started.set(entry.id, await entry.start(env));
+    } catch (err) {
+      progress(`   start failed: ${(err as Error).message}`);
+      started.set(entry.id, err as Error);
+    }
+  }
+  return started;
+}
+
+function failedCell(entry: BenchCase, connections: number, size: BodySize, err: Error): CellResult {
+  return {
+    caseId: entry.id,
+    label: entry.label,
+    connections,
+    size,
+    figures: null,
+    cpuUsPerRequest: null,
+    peakRssBytes: null,
+    error: `start failed: ${err.message}`,
+  };
+}
+
+/** Measures every cell of `run` and appends the results to `run.cells`. */
+export async function runCases(
+  env: BenchEnv,
+  run: BenchRun,
+  options: RunnerOptions,
+): Promise<void> {
+  const { cases, durationSec, warmupSec } = options;
+  const started = await startAll(env, cases);
+  const total = cases.length * run.connections.length * run.sizes.length;
+  let done = 0;
+  try {
+    for (const size of run.sizes) {
+      if (warmupSec > 0) {
+        for (const entry of cases) {
+          const running = started.get(entry.id);
+          if (running === undefined || running instanceof Error) continue;
+          progress(`   warm-up ${warmupSec} s: ${entry.label}, ${SIZE_LABEL[size]}`);
+          const request = running.request(size);
+          const connections = Math.max(...run.connections);
+          await runLoad({ request, connections, durationSec: warmupSec, scriptDir: env.dir }).catch(
+            () => null,
+          );
+        }
+      }
+      for (const connections of run.connections) {
+        for (const entry of cases) {
+          done++;
+          const running = started.get(entry.id) as RunningCase | Error;
+          if (running instanceof Error) {
+            run.cells.push(failedCell(entry, connections, size, running));
+            continue;
+          }
+          const leftSec = (total - done + 1) * durationSec;
+          progress(
+            `[${done}/${total}] ${entry.label}, ${connections} conn, ${SIZE_LABEL[size]}: ${durationSec} s (about ${leftSec} s of load left)`,
+          );
+          const cell = await measureCell(env, run, entry, running, connections, size, durationSec);
+          run.cells.push(cell);
+          progress(`      ${formatFigures(cell)}`);
+        }
+      }
+    }
+  } finally {
+    for (const running of started.values()) {
+      if (!(running instanceof Error)) await running.stop();
+    }
+  }
+}
