@@ -1,8 +1,9 @@
 /**
- * Load generation and process figures. Load comes from wrk with a generated Lua script: wrk
- * reports latency percentiles in microseconds (autocannon 9 rounds them to whole milliseconds,
- * too coarse for sub-millisecond overhead) and, being C, it leaves more of the CPU to the
- * processes under test. CPU time and peak RSS come from /proc of the measured process.
+ * Load generation and process figures. Load comes from wrk with a generated Lua script,
+ * because wrk reports latency percentiles in microseconds. autocannon 9 rounds them to whole
+ * milliseconds, which is too coarse for sub-millisecond overhead. Being C, wrk also leaves
+ * more CPU to the processes under test. CPU time and peak RSS come from /proc of the
+ * measured process.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';

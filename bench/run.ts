@@ -1,13 +1,15 @@
 /**
  * Benchmark CLI. `npm run bench` runs every case at 1 and 64 connections with 1 KiB and 1 MiB
- * responses and writes BENCHMARKS.md and docs/bench.svg; `npm run bench:smoke` runs each case
- * for 1 s at 8 connections with 1 KiB responses, checks that every case served requests
- * without errors, and exits 1 otherwise. Progress goes to stderr, the summary to stdout.
+ * responses and writes BENCHMARKS.md and docs/bench.svg. `npm run bench:smoke` runs each case
+ * for 1 s at 8 connections with 1 KiB responses and checks that every case served requests
+ * without errors. It exits 1 otherwise and writes no report. Progress goes to stderr, the
+ * summary to stdout.
  *
- * Options: --smoke, --duration <s>, --warmup <s>, --cases <id,id,...>, --profile (run the
- * systems under test with --cpu-prof and print where their time goes), --no-build, and
- * --render <run.json> (write BENCHMARKS.md and docs/bench.svg again from a saved run, for
- * example after editing bench/analysis.md).
+ * Options: --smoke, --duration <s>, --warmup <s>, --cases <id,id,...>, --connections
+ * <n,n,...>, --sizes <small,large>, --no-build, --profile (run the systems under test with
+ * --cpu-prof and print where their time goes), and --render <run.json>. The last one writes
+ * BENCHMARKS.md and docs/bench.svg again from a saved run, for example after editing
+ * bench/analysis.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +24,7 @@ import { runCases } from './runner.js';
 import { startJwksIssuer } from './peers/jwks.js';
 import { startSquid } from './peers/squid.js';
 import { startTarget, type BodySize } from './peers/target.js';
-import { evaluateGoals } from './report/goals.js';
+import { evaluateGoals, goalVerdict } from './report/goals.js';
 import { renderMarkdown } from './report/markdown.js';
 import { summarizeProfiles } from './report/profile.js';
 import { SIZE_LABEL, type BenchRun, type MachineInfo } from './report/results.js';
@@ -36,12 +38,31 @@ interface Options {
   durationSec: number;
   warmupSec: number;
   cases: BenchCase[];
-  allCases: boolean;
+  /** True when no --cases, --connections or --sizes narrowed the run. */
+  fullMatrix: boolean;
   profile: boolean;
   build: boolean;
   connections: number[];
   sizes: BodySize[];
   renderFrom: string | null;
+}
+
+function parseConnections(text: string | undefined): number[] | null {
+  if (text === undefined) return null;
+  const counts = text.split(',').map(Number);
+  if (counts.some((count) => !Number.isInteger(count) || count < 1 || count > 1024)) {
+    throw new Error(`--connections must list whole numbers from 1 to 1024, got ${text}`);
+  }
+  return counts;
+}
+
+function parseSizes(text: string | undefined): BodySize[] | null {
+  if (text === undefined) return null;
+  const sizes = text.split(',');
+  if (sizes.some((size) => size !== 'small' && size !== 'large')) {
+    throw new Error(`--sizes must list small and/or large, got ${text}`);
+  }
+  return sizes as BodySize[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -55,6 +76,8 @@ function parseOptions(argv: string[]): Options {
       profile: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       render: { type: 'string' },
+      connections: { type: 'string' },
+      sizes: { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -81,11 +104,11 @@ function parseOptions(argv: string[]): Options {
     durationSec,
     warmupSec,
     cases: ids ? ALL_CASES.filter((entry) => ids.includes(entry.id)) : ALL_CASES,
-    allCases: ids === null,
+    fullMatrix: ids === null && values.connections === undefined && values.sizes === undefined,
     profile: values.profile ?? false,
     build: !(values['no-build'] ?? false),
-    connections: smoke ? [8] : [1, 64],
-    sizes: smoke ? ['small'] : ['small', 'large'],
+    connections: parseConnections(values.connections) ?? (smoke ? [8] : [1, 64]),
+    sizes: parseSizes(values.sizes) ?? (smoke ? ['small'] : ['small', 'large']),
     renderFrom: values.render ?? null,
   };
 }
@@ -166,7 +189,7 @@ function writeReports(run: BenchRun): void {
   );
   progress('wrote BENCHMARKS.md and docs/bench.svg');
   for (const goal of goals) {
-    const met = goal.met === null ? 'not measured' : goal.met ? 'met' : 'MISSED';
+    const met = goalVerdict(goal);
     console.log(`${met.padEnd(12)} ${goal.goal} [${goal.scenario}]: ${goal.measured}`);
   }
 }
@@ -235,8 +258,8 @@ async function main(): Promise<number> {
   }
   const saved = saveRun(run);
   progress(`figures saved to ${saved}`);
-  if (options.allCases) writeReports(run);
-  else progress('--cases given, so BENCHMARKS.md is left as it is');
+  if (options.fullMatrix) writeReports(run);
+  else progress('--cases, --connections or --sizes given, so BENCHMARKS.md is left as it is');
   fs.rmSync(dir, { recursive: true, force: true });
   return 0;
 }

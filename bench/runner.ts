@@ -59,21 +59,22 @@ async function measureCell(
   }
 }
 
+/** Starts every case at once; a case that fails to start maps to its error. */
 async function startAll(
   env: BenchEnv,
   cases: BenchCase[],
 ): Promise<Map<string, RunningCase | Error>> {
-  const started = new Map<string, RunningCase | Error>();
-  for (const entry of cases) {
-    progress(`== starting ${entry.label}`);
-    try {
-      started.set(entry.id, await entry.start(env));
-    } catch (err) {
-      progress(`   start failed: ${(err as Error).message}`);
-      started.set(entry.id, err as Error);
-    }
-  }
-  return started;
+  progress(`== starting ${cases.map((entry) => entry.id).join(', ')}`);
+  const outcomes = await Promise.all(
+    cases.map((entry) =>
+      entry.start(env).catch((err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        progress(`   ${entry.label}: start failed: ${error.message}`);
+        return error;
+      }),
+    ),
+  );
+  return new Map(cases.map((entry, index) => [entry.id, outcomes[index] as RunningCase | Error]));
 }
 
 function failedCell(entry: BenchCase, connections: number, size: BodySize, err: Error): CellResult {
@@ -132,8 +133,9 @@ export async function runCases(
       }
     }
   } finally {
-    for (const running of started.values()) {
-      if (!(running instanceof Error)) await running.stop();
-    }
+    const stops = [...started.values()].map((running) =>
+      running instanceof Error ? null : running.stop(),
+    );
+    await Promise.all(stops);
   }
 }

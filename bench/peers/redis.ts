@@ -11,7 +11,7 @@ export interface RedisPeer {
   stop(): Promise<void>;
 }
 
-/** Resolves true when the server at `port` answers PING with PONG. */
+/** Resolves true when the server at `port` replies to PING with PONG. */
 function pingRedis(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });

@@ -93,7 +93,7 @@ export async function startSquid(parentDir: string, portCount: number): Promise<
     ports,
     proxyAuthorization: `Basic ${credentials}`,
     child,
-    // SIGINT makes squid exit in about 2 s; SIGKILL after 5 s bounds the wait.
+    // Squid 5.7 was seen to exit about 2 s after SIGINT. SIGKILL after 5 s bounds the wait.
     stop: () => child.stop('SIGINT', 5000),
   };
 }

@@ -16,6 +16,12 @@ export interface GoalResult {
 
 const MEMORY = 'proxy-hopper-memory';
 
+/** Returns `met`, `missed` or `not measured`. */
+export function goalVerdict(goal: GoalResult): string {
+  if (goal.met === null) return 'not measured';
+  return goal.met ? 'met' : 'missed';
+}
+
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)}%`;
 }

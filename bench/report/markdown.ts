@@ -1,5 +1,6 @@
 /** Writes the figures of a full run as the Markdown page BENCHMARKS.md. */
-import type { GoalResult } from './goals.js';
+import { goalVerdict, type GoalResult } from './goals.js';
+import { errorCount, type LoadFigures } from '../measure.js';
 import { SIZE_LABEL, findCell, type BenchRun, type CellResult } from './results.js';
 
 function fixed(value: number, digits: number): string {
@@ -14,42 +15,46 @@ function thousands(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
+/** Throughput share, added median latency and p99 ratio against the baseline cell. */
+function comparison(figures: LoadFigures, base: LoadFigures | null): string[] {
+  if (base === null) return ['—', '—', '—'];
+  return [
+    `${fixed((figures.requestsPerSec / base.requestsPerSec) * 100, 1)}%`,
+    signed(figures.p50Ms - base.p50Ms, 3),
+    `×${fixed(figures.p99Ms / base.p99Ms, 2)}`,
+  ];
+}
+
 function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
-  const label = cell.label;
-  const scenario = `${cell.connections} | ${SIZE_LABEL[cell.size]}`;
+  const scenario = [String(cell.connections), SIZE_LABEL[cell.size]];
   const figures = cell.figures;
   if (figures === null) {
     const reason = (cell.error ?? 'not measured').split('\n')[0]?.slice(0, 120) ?? '';
-    return `| ${label} | ${scenario} | — | — | — | — | — | — | — | — | not run: ${reason} |`;
+    return tableRow([cell.label, ...scenario, ...Array(8).fill('—'), `not run: ${reason}`]);
   }
-  const base = baseline?.figures ?? null;
-  const isBaseline = cell.caseId === 'baseline';
-  const throughputRatio =
-    base && !isBaseline
-      ? `${fixed((figures.requestsPerSec / base.requestsPerSec) * 100, 1)}%`
-      : '—';
-  const addedP50 = base && !isBaseline ? signed(figures.p50Ms - base.p50Ms, 3) : '—';
-  const p99Ratio = base && !isBaseline ? `×${fixed(figures.p99Ms / base.p99Ms, 2)}` : '—';
+
+  const base = cell.caseId === 'baseline' ? null : (baseline?.figures ?? null);
+  const [throughputShare, addedP50, p99Ratio] = comparison(figures, base);
   const cpu = cell.cpuUsPerRequest === null ? '—' : fixed(cell.cpuUsPerRequest, 1);
   const rss = cell.peakRssBytes === null ? '—' : fixed(cell.peakRssBytes / 2 ** 20, 0);
-  const errors = Object.values(figures.errors).reduce((sum, count) => sum + count, 0);
-  return [
-    '',
-    label,
-    scenario,
+  const errors = errorCount(figures.errors);
+  return tableRow([
+    cell.label,
+    ...scenario,
     thousands(figures.requestsPerSec),
-    throughputRatio,
+    throughputShare as string,
     fixed(figures.p50Ms, 3),
-    addedP50,
+    addedP50 as string,
     fixed(figures.p99Ms, 3),
-    p99Ratio,
+    p99Ratio as string,
     cpu,
     rss,
     errors === 0 ? '0' : `${errors} (${JSON.stringify(figures.errors)})`,
-    '',
-  ]
-    .join(' | ')
-    .trim();
+  ]);
+}
+
+function tableRow(columns: string[]): string {
+  return `| ${columns.join(' | ')} |`;
 }
 
 function figuresTable(run: BenchRun): string[] {
@@ -72,7 +77,7 @@ function figuresTable(run: BenchRun): string[] {
 function goalsTable(goals: GoalResult[]): string[] {
   const lines = ['| Goal | Scenario | Measured | Met |', '|---|---|---|---|'];
   for (const goal of goals) {
-    const met = goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed';
+    const met = goalVerdict(goal);
     lines.push(`| ${goal.goal} | ${goal.scenario} | ${goal.measured} | ${met} |`);
   }
   return lines;

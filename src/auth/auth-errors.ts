@@ -1,5 +1,5 @@
 /**
- * The client-facing 401 and 403 answers of proxy and admin authentication. Messages are the
+ * The client-facing 401 and 403 responses of proxy and admin authentication. Messages are the
  * exact texts that clients and docs rely on; they never contain the token.
  */
 import { ProxyHopperError } from '../errors/index.js';

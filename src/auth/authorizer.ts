@@ -43,6 +43,8 @@ export interface Auth {
 interface Verified {
   principal: Principal;
   proxyAccess: boolean;
+  /** Roles named in 403 messages: the known ones, or every claimed role when none is known. */
+  messageRoles: string;
 }
 
 const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(['read', 'write', 'admin']);
@@ -102,7 +104,7 @@ export function createAuth(config: Config, options: CreateAuthOptions): Auth {
         headerValue,
         authRequiredError(ADMIN_AUTH_REQUIRED_MESSAGE),
       );
-      return checkAdminPermission(verified.principal, permission);
+      return checkAdminPermission(verified, permission);
     },
   };
 
@@ -115,7 +117,8 @@ export function createAuth(config: Config, options: CreateAuthOptions): Auth {
   return { authorizer, login, close: () => oidc.close() };
 }
 
-function checkProxyAccess({ principal, proxyAccess }: Verified, target: string | null): Principal {
+function checkProxyAccess(verified: Verified, target: string | null): Principal {
+  const { principal, proxyAccess, messageRoles: role } = verified;
   if (principal.kind === 'api_key') {
     if (target !== null && !mayUseTarget(principal, target)) {
       throw forbiddenError(
@@ -125,7 +128,6 @@ function checkProxyAccess({ principal, proxyAccess }: Verified, target: string |
     return principal;
   }
 
-  const role = describeRoles(principal.roles);
   if (!proxyAccess) throw forbiddenError(`Role '${role}' does not have proxy access`);
   if (target !== null && !mayUseTarget(principal, target)) {
     throw forbiddenError(`Role '${role}' cannot access target '${target}'`);
@@ -133,13 +135,13 @@ function checkProxyAccess({ principal, proxyAccess }: Verified, target: string |
   return principal;
 }
 
-function checkAdminPermission(principal: Principal, permission: Permission): Principal {
+function checkAdminPermission(verified: Verified, permission: Permission): Principal {
+  const { principal, messageRoles: role } = verified;
   if (principal.kind === 'api_key') throw forbiddenError('API keys cannot use the admin API');
   if (!principal.permissions.has(permission)) {
-    const role = describeRoles(principal.roles);
-    const held = formatPermissions(principal.permissions);
+    const heldPermissions = formatPermissions(principal.permissions);
     throw forbiddenError(
-      `Permission denied: '${permission}' required, role '${role}' has [${held}]`,
+      `Permission denied: '${permission}' required, role '${role}' has [${heldPermissions}]`,
     );
   }
   return principal;
@@ -176,7 +178,9 @@ class TokenVerifier {
   async verifyToken(token: string): Promise<Verified> {
     const { apiKeys, cache, now } = this.#parts;
     const key = apiKeys.match(token);
-    if (key !== null) return { principal: apiKeyPrincipal(key), proxyAccess: true };
+    if (key !== null) {
+      return { principal: apiKeyPrincipal(key), proxyAccess: true, messageRoles: 'api_key' };
+    }
 
     const cached = cache.get(token, now());
     if (cached !== null) return cached;
@@ -210,7 +214,9 @@ class TokenVerifier {
     roles: string[],
     expiresAtMs: number,
   ): Verified {
-    const grant = this.#parts.roles.resolve(roles);
+    const { roles: table } = this.#parts;
+    const grant = table.resolve(roles);
+    const knownRoles = roles.filter((role) => table.lookup(role) !== null);
     const principal: Principal = {
       subject,
       kind,
@@ -219,6 +225,7 @@ class TokenVerifier {
       targets: grant.targets,
       expiresAtMs,
     };
-    return { principal, proxyAccess: grant.proxyAccess };
+    const messageRoles = describeRoles(knownRoles.length > 0 ? knownRoles : roles);
+    return { principal, proxyAccess: grant.proxyAccess, messageRoles };
   }
 }

@@ -13,7 +13,7 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   try {
     return await bcrypt.compare(password, hash);
   } catch {
-    // bcryptjs throws on arguments it cannot use; treating that as "no match" is the safe answer.
+    // bcryptjs throws on arguments it cannot use; treating that as "no match" is the safe result.
     return false;
   }
 }

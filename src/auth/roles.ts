@@ -13,7 +13,7 @@ export interface RoleGrant {
   proxyTargets: '*' | ReadonlySet<string> | null;
 }
 
-/** What a caller holding several roles may do: the union of every known role's grant. */
+/** Grant of a caller with several roles: the union of every known role's grant. */
 export interface RoleUnion {
   permissions: ReadonlySet<Permission>;
   proxyAccess: boolean;

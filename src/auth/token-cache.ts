@@ -1,5 +1,5 @@
 /**
- * Bounded LRU of verified tokens, keyed by the SHA-256 of the token so the cache never holds a
+ * Bounded LRU of verified tokens, keyed by the SHA-256 of the token so the cache never stores a
  * token itself. An entry lives until the token's expiry; the oldest entry goes first when full.
  */
 import { createHash } from 'node:crypto';

@@ -115,7 +115,11 @@ export class MemoryPool {
       };
     }
     const outcome =
-      options.result === 'success' ? this.recordSuccess(record) : this.recordFailure(record, nowMs);
+      options.result === 'success'
+        ? this.recordSuccess(record)
+        : options.result === 'failure'
+          ? this.recordFailure(record, nowMs)
+          : { quarantined: record.quarantinedUntilMs !== null, floorHeld: false };
     if (options.cooldownFromRelease) {
       record.nextReadyAtMs = Math.max(record.nextReadyAtMs, nowMs + this.spec.minRequestIntervalMs);
     }

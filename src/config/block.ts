@@ -95,14 +95,21 @@ export function unknownKeyMessage(key: string, allowed: readonly string[]): stri
   return `Unknown key '${key}'. Valid keys: ${allowed.map((name) => `'${name}'`).join(', ')}`;
 }
 
-/** Names within a small edit distance of `key` (case-insensitive), best first, at most three. */
+/**
+ * Names at the smallest edit distance from `key` (case-insensitive), at most three, when that
+ * distance is small enough to be a typo.
+ */
 export function closestNames(key: string, allowed: readonly string[]): string[] {
   const lower = key.toLowerCase();
   const limit = Math.max(2, Math.floor(key.length / 3));
-  return allowed
-    .map((name) => ({ name, distance: editDistance(lower, name.toLowerCase()) }))
-    .filter((entry) => entry.distance <= limit)
-    .sort((a, b) => a.distance - b.distance)
+  const scored = allowed.map((name) => ({
+    name,
+    distance: editDistance(lower, name.toLowerCase()),
+  }));
+  const best = Math.min(...scored.map((entry) => entry.distance));
+  if (best > limit) return [];
+  return scored
+    .filter((entry) => entry.distance === best)
     .slice(0, 3)
     .map((entry) => entry.name);
 }

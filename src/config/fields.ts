@@ -50,6 +50,7 @@ export function toInteger(value: unknown): number | undefined {
 export function intField(min: number, max = Number.MAX_SAFE_INTEGER) {
   return z.unknown().transform((value, ctx) => {
     const parsed = toInteger(value);
+    if (value === undefined) return fail(ctx, 'is required');
     if (parsed === undefined) return fail(ctx, `Invalid integer ${show(value)}`);
     if (parsed < min || parsed > max) {
       const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
@@ -61,6 +62,7 @@ export function intField(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 export function durationMsField() {
   return z.unknown().transform((value, ctx) => {
+    if (value === undefined) return fail(ctx, 'is required');
     const parsed = parseDurationMs(value);
     return typeof parsed === 'number' ? parsed : fail(ctx, parsed.error);
   });
@@ -68,6 +70,7 @@ export function durationMsField() {
 
 export function sizeBytesField() {
   return z.unknown().transform((value, ctx) => {
+    if (value === undefined) return fail(ctx, 'is required');
     const parsed = parseSizeBytes(value);
     return typeof parsed === 'number' ? parsed : fail(ctx, parsed.error);
   });
@@ -105,6 +108,7 @@ export function optionalStringField() {
 }
 
 export function toStringList(value: unknown, ctx: Ctx): string[] {
+  if (value === undefined) return fail(ctx, 'is required');
   if (typeof value === 'string') {
     return value
       .split(',')
@@ -122,6 +126,7 @@ export function toStringList(value: unknown, ctx: Ctx): string[] {
 export function choiceField<T extends string>(choices: readonly T[]) {
   return z.unknown().transform((value, ctx): T => {
     const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+    if (value === undefined) return fail(ctx, 'is required');
     const found = choices.find((choice) => choice.toLowerCase() === text);
     if (found !== undefined) return found;
     const listed = choices.map((choice) => `'${choice}'`).join(', ');

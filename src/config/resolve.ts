@@ -166,7 +166,9 @@ function checkPoolProviders(
     const providerName = (request as { provider?: unknown } | null)?.provider;
     if (typeof providerName !== 'string') return;
     const provider = providers.get(providerName);
-    if (provider?.broken) broken = true;
+    // A pool with a broken or unknown provider is incomplete, so its targets skip the
+    // zero-IPs check instead of reporting the same fault again.
+    if (provider === undefined || provider.broken) broken = true;
     if (provider !== undefined) return;
     issues.push({
       path: formatPath([...path, 'ipRequests', index, 'provider']),
@@ -257,7 +259,7 @@ function resolveTargetIps(
   if (unique.length === 0) {
     issues.push({
       path: where,
-      message: `Target '${name}' resolves to zero IPs; its pool must provide at least one address`,
+      message: `Target '${name}' resolves to zero IPs; give it at least one address through its ipPool or ipList`,
     });
     return undefined;
   }

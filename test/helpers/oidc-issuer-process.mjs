@@ -35,7 +35,7 @@ const shapeName = process.argv[2] ?? 'authentik';
 const shape = SHAPES[shapeName];
 if (shape === undefined) throw new Error(`unknown issuer shape ${shapeName}`);
 
-/** The Authentik scope-mapping expression of the SSO guide, as JavaScript. */
+/** Maps groups to one role, as the Authentik scope mapping of docs/auth.md does. */
 function authentikRole(groups) {
   if (groups.includes('proxy-hopper-admins')) return 'admin';
   if (groups.includes('data-team')) return 'data-team';

@@ -5,6 +5,8 @@
  * per-source spacing. Routes (anything else is echoed):
  *
  * - `/status/<n>[?retryAfter=<s>]`: status n with a JSON body (none for 204 and 304).
+ * - `/fail-first/<count>/<key>[?status=<n>]`: status n (default 503) for the first `count`
+ *   requests with that key, then the echo answer.
  * - `/bytes/<n>[?chunked=1]`: n bytes of `patternBytes(n)`, Content-Length or chunked.
  * - `/slow?gate=<id>`: a chunked body whose first chunk is sent at once and whose rest is
  *   sent after the test calls `releaseGate(id)`.
@@ -81,6 +83,7 @@ export class TargetServers {
   httpPort = 0;
   httpsPort = 0;
   private readonly gates = new Map<string, Gate>();
+  private readonly failCounts = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
   private readonly httpServer: http.Server;
   private readonly httpsServer: https.Server;
@@ -168,6 +171,14 @@ export class TargetServers {
     echo: (req, res, _url, seen) => echo(req, res, seen),
     upload: (req, res, _url, seen) => echo(req, res, seen),
     status: (req, res, url) => status(req, res, url),
+    'fail-first': (req, res, url, seen) => {
+      const [, , count = '0', key = ''] = url.pathname.split('/');
+      const failed = this.failCounts.get(key) ?? 0;
+      if (failed >= Number(count)) return echo(req, res, seen);
+      this.failCounts.set(key, failed + 1);
+      const code = url.searchParams.get('status') ?? '503';
+      return status(req, res, new URL(`/status/${code}`, url));
+    },
     bytes: (_req, res, url) => bytes(res, url),
     slow: async (_req, res, url) => {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -39,7 +39,7 @@ export async function fetchDiscovery(
   return { issuer: documentIssuer, jwksUri };
 }
 
-/** GETs a JSON object; throws with the URL and the status when the answer is not usable. */
+/** GETs a JSON object; throws with the URL and the status when the response is not usable. */
 export async function fetchJson(url: string, signal: AbortSignal): Promise<object> {
   const response = await fetch(url, { headers: { accept: 'application/json' }, signal });
   if (!response.ok) {

@@ -1,8 +1,8 @@
 /**
  * Signing keys of one OIDC provider: discovery, then the JWKS from `jwks_uri`, kept for
- * `jwksCacheTtlMs`. Stale keys keep serving while a background refresh runs, and keep serving
- * when that refresh fails (provider down), so an IdP outage does not reject valid tokens. An
- * unknown `kid` forces one refetch per cooldown, so key rotation works without a restart.
+ * `jwksCacheTtlMs`. Stale keys stay in use while a background refresh runs. They also stay in
+ * use when that refresh fails, so an IdP outage does not reject valid tokens. An unknown `kid`
+ * forces one refetch per cooldown, so key rotation works without a restart.
  */
 import { type JWTVerifyGetKey, createLocalJWKSet } from 'jose';
 import type { Logger } from 'pino';
@@ -81,7 +81,7 @@ export class KeyStore {
     return this.#keys?.keySet ?? null;
   }
 
-  /** Loads discovery and JWKS now; concurrent callers share one fetch. Never throws. */
+  /** Loads discovery and JWKS now, and concurrent callers share one fetch. Resolves false on failure. */
   refresh(): Promise<boolean> {
     this.#refreshing ??= this.#load().finally(() => {
       this.#refreshing = null;

@@ -129,13 +129,15 @@ export class OidcAuthenticator {
   #warnUnknownIssuer(tokenIssuer: unknown): void {
     const issuerText =
       typeof tokenIssuer === 'string' ? tokenIssuer : JSON.stringify(tokenIssuer ?? null);
-    const suppressed = this.#issuerWarnings.allow(issuerText.slice(0, 200));
-    if (suppressed === null) return;
-
     const configuredIssuers = [...this.#providers.keys()];
     const nearMiss = configuredIssuers.find(
       (issuer) => typeof tokenIssuer === 'string' && differOnlyByTrailingSlash(issuer, tokenIssuer),
     );
+    // One key per near-missed provider plus one for all other issuers, so tokens with many
+    // made-up issuers cannot flood the log.
+    const suppressed = this.#issuerWarnings.allow(nearMiss ?? '');
+    if (suppressed === null) return;
+
     const hint =
       nearMiss === undefined
         ? 'set the OIDC issuer to the exact iss value of the tokens'

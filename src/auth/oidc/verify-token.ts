@@ -49,7 +49,7 @@ export interface TokenRules {
   nowMs: number;
 }
 
-/** Returns the token's `alg` when it is an allowed asymmetric algorithm, else a failure. */
+/** Returns null when the token's `alg` is an allowed asymmetric algorithm, else the failure. */
 export function checkAlgorithm(token: string): TokenCheck | null {
   let alg: unknown;
   try {

@@ -17,7 +17,10 @@ export async function scrape(url: string, headers: Record<string, string> = {}):
   const text = await response.body.text();
   const families = new Map<string, ParsedFamily>();
   if (response.statusCode === 200) {
-    for (const family of parsePrometheusTextFormat(text)) families.set(family.name, family);
+    for (const family of parsePrometheusTextFormat(text)) {
+      const parsed = family.type === 'HISTOGRAM' ? regroupHistogram(text, family) : family;
+      families.set(family.name, parsed);
+    }
   }
   return {
     status: response.statusCode,
@@ -55,4 +58,35 @@ export function sampleValue(
 /** Every label set of `name`. */
 export function labelSets(result: Scrape, name: string): Record<string, string>[] {
   return (result.families.get(name)?.metrics ?? []).map((sample) => sample.labels ?? {});
+}
+
+const SAMPLE_LINE = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/;
+const LABEL_PAIR = /(\w+)="((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * parse-prometheus-text-format 1.1.1 merges all series of a labelled histogram into one sample
+ * and drops their labels, so histogram families are rebuilt here from the sample lines: one
+ * sample per label set, with `buckets` by `le`, `sum` and `count`.
+ */
+function regroupHistogram(text: string, family: ParsedFamily): ParsedFamily {
+  const samples = new Map<string, ParsedSample>();
+  for (const line of text.split('\n')) {
+    const match = SAMPLE_LINE.exec(line);
+    if (match === null || !match[1]?.startsWith(family.name)) continue;
+    const suffix = match[1].slice(family.name.length);
+    if (!['_bucket', '_sum', '_count'].includes(suffix)) continue;
+
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(LABEL_PAIR)) {
+      labels[pair[1] ?? ''] = JSON.parse(`"${pair[2] ?? ''}"`) as string;
+    }
+    const { le, ...series } = labels;
+    const key = JSON.stringify(series);
+    const sample = samples.get(key) ?? { labels: series, buckets: {} };
+    samples.set(key, sample);
+    if (suffix === '_bucket' && le !== undefined && sample.buckets) sample.buckets[le] = match[3] ?? '';
+    if (suffix === '_sum') sample.sum = match[3];
+    if (suffix === '_count') sample.count = match[3];
+  }
+  return { ...family, metrics: [...samples.values()] };
 }

@@ -1,6 +1,7 @@
-// The Authentik SSO guide end to end: a real OIDC issuer shaped like Authentik, Proxy Hopper
-// configured with the guide's YAML, a client-credentials token fetched with curl, and proxied
-// curl requests through Proxy Hopper and an upstream proxy to a loopback target.
+// The Authentik SSO steps of docs/auth.md end to end. A real OIDC issuer is shaped like
+// Authentik and Proxy Hopper runs with the YAML of those steps. curl fetches a
+// client-credentials token and then sends requests through Proxy Hopper and an upstream proxy
+// to a loopback target.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -11,7 +12,7 @@ import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { type TestHopper, startHopper } from '../../helpers/proxy-hopper.js';
 import { type EchoBody, type TargetServers, startTargets } from '../../helpers/targets.js';
 
-/** Step 5 of the guide, with the issuer, targets and upstream proxy of this test. */
+/** The Step 5 YAML of docs/auth.md, with the issuer, targets and upstream proxy of this test. */
 function guideYaml(issuerUrl: string, upstream: string): string {
   return `
 server:

@@ -22,7 +22,9 @@ export function issuesOf(yaml: string, options: ParseOptions = {}): string[] {
     parse(yaml, options);
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    return err.issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message));
+    return err.issues.map((issue) =>
+      issue.path ? `${issue.path}: ${issue.message}` : issue.message,
+    );
   }
   assert.fail('expected the config to be rejected');
 }
@@ -31,6 +33,9 @@ export function issuesOf(yaml: string, options: ParseOptions = {}): string[] {
 export function comparable(config: Config): unknown {
   return {
     ...config,
-    targets: config.targets.map((target) => ({ ...target, regex: `${target.regex.source}/${target.regex.flags}` })),
+    targets: config.targets.map((target) => ({
+      ...target,
+      regex: `${target.regex.source}/${target.regex.flags}`,
+    })),
   };
 }

@@ -131,7 +131,9 @@ describe('key normalization', () => {
   });
 
   test('role names keep their spelling', () => {
-    assert.deepEqual(parse(SNAKE).auth.roles, [{ name: 'maps_team', permissions: ['read'], targets: ['general'] }]);
+    assert.deepEqual(parse(SNAKE).auth.roles, [
+      { name: 'maps_team', permissions: ['read'], targets: ['general'] },
+    ]);
   });
 
   test('snakeToCamel and canonicalKey', () => {
@@ -146,12 +148,16 @@ describe('key normalization', () => {
 
   test('two spellings of one key are an issue', () => {
     const issues: ConfigIssue[] = [];
-    const result = normalizeKeys({ targets: [{ min_request_interval: 1, minRequestInterval: 2 }] }, issues);
+    const result = normalizeKeys(
+      { targets: [{ min_request_interval: 1, minRequestInterval: 2 }] },
+      issues,
+    );
     assert.deepEqual(result, { targets: [{ minRequestInterval: 1 }] });
     assert.deepEqual(issues, [
       {
         path: 'targets[0].minRequestInterval',
-        message: "'min_request_interval' and 'minRequestInterval' are the same setting; keep only one of them",
+        message:
+          "'min_request_interval' and 'minRequestInterval' are the same setting; keep only one of them",
       },
     ]);
   });

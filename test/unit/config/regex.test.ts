@@ -61,10 +61,19 @@ describe('compileTargetRegex', () => {
     ['[a', "Invalid regex '[a': Unterminated character class"],
     ['a**', "Invalid regex 'a**': Nothing to repeat"],
     ['(?x)a b', "Invalid regex '(?x)a b': the inline flag 'x' is not supported"],
-    ['a(?i)b', "Invalid regex 'a(?i)b': inline flags are only supported at the start of the pattern, such as '(?i)'"],
-    ['(?i:a)', "Invalid regex '(?i:a)': inline flags are only supported at the start of the pattern, such as '(?i)'"],
+    [
+      'a(?i)b',
+      "Invalid regex 'a(?i)b': inline flags are only supported at the start of the pattern, such as '(?i)'",
+    ],
+    [
+      '(?i:a)',
+      "Invalid regex '(?i:a)': inline flags are only supported at the start of the pattern, such as '(?i)'",
+    ],
     ['a(?#note)', "Invalid regex 'a(?#note)': comment groups '(?#...)' are not supported"],
-    ['(a)?(?(1)b|c)', "Invalid regex '(a)?(?(1)b|c)': conditional groups '(?(...)...)' are not supported"],
+    [
+      '(a)?(?(1)b|c)',
+      "Invalid regex '(a)?(?(1)b|c)': conditional groups '(?(...)...)' are not supported",
+    ],
   ];
   for (const [source, message] of invalid) {
     test(`rejects ${source}`, () => {

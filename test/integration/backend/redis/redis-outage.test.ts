@@ -1,0 +1,136 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isProxyHopperError } from '../../../../src/errors/index.js';
+import { EventBus } from '../../../../src/observe/events.js';
+import { leased, poolSpec } from '../contract.js';
+import { freePort, redisCli, removeDir, startRedisServer } from '../../../helpers/redis-server.js';
+import { captureLogger, fastBackend, recordEvents, waitFor } from './support.js';
+
+const none = new Set<string>();
+const success = { result: 'success', cooldownFromRelease: false } as const;
+const PASSWORD = 'outage-pw';
+const UNAVAILABLE =
+  /^State backend \(Redis at 127\.0\.0\.1:\d+\) is unavailable: .+\. Requests resume when it is back\.$/;
+
+function assertUnavailable(err: unknown): true {
+  assert.ok(isProxyHopperError(err), `expected a ProxyHopperError, got ${String(err)}`);
+  assert.equal(err.code, 'backend_unavailable');
+  assert.equal(err.status, 503);
+  assert.match(err.message, UNAVAILABLE);
+  assert.ok(!err.message.includes(PASSWORD), 'the message must not contain the password');
+  return true;
+}
+
+describe('Redis outage', () => {
+  test('restart without persistence recovers', async () => {
+    let server = await startRedisServer({ password: PASSWORD });
+    const bus = new EventBus();
+    const states = recordEvents(bus, ['backend_state']);
+    const { logger, lines } = captureLogger();
+    const backend = fastBackend({ url: server.url, keyPrefix: 'outage', events: bus, logger });
+    try {
+      await backend.start();
+      await backend.syncTarget(poolSpec());
+      const held = leased(await backend.tryAcquire('shop', none));
+
+      await server.stop({ kill: true });
+      await waitFor(() => !backend.isReady(), 3000, 'isReady() to turn false');
+      await assert.rejects(backend.tryAcquire('shop', none), assertUnavailable);
+      await assert.rejects(backend.release(held, success), assertUnavailable);
+      await assert.rejects(backend.snapshot('shop'), assertUnavailable);
+      await assert.rejects(backend.syncTarget(poolSpec()), assertUnavailable);
+
+      server = await startRedisServer({ password: PASSWORD, port: server.port, dir: server.dir });
+      await waitFor(() => backend.isReady(), 5000, 'isReady() to turn true');
+      const snapshot = await backend.snapshot('shop');
+      const addresses = snapshot.map((state) => state.address);
+      assert.deepEqual(addresses, ['10.0.0.1:3128', '10.0.0.2:3128', '10.0.0.3:3128']);
+      assert.deepEqual(
+        snapshot.map((state) => state.status),
+        ['available', 'available', 'available'],
+      );
+      assert.equal((await backend.release(held, success)).applied, false);
+      const leases = [];
+      for (let i = 0; i < 3; i++) leases.push(leased(await backend.tryAcquire('shop', none)));
+      assert.equal(new Set(leases.map((lease) => lease.address)).size, 3);
+      assert.equal((await backend.tryAcquire('shop', none)).kind, 'wait');
+
+      assert.deepEqual(states.at(0)?.payload.ready, true);
+      assert.equal(states.at(1)?.payload.ready, false);
+      assert.equal(typeof states.at(1)?.payload.reason, 'string');
+      assert.equal(states.at(-1)?.payload.ready, true);
+      const retries = lines.filter((line) => line.msg === 'redis unreachable; reconnecting');
+      assert.ok(retries.length >= 1, 'each reconnect attempt is logged');
+      assert.equal(retries[0]?.redis, `127.0.0.1:${server.port}`);
+      assert.ok(!JSON.stringify(lines).includes(PASSWORD), 'logs must not contain the password');
+    } finally {
+      await backend.stop();
+      await server.stop();
+      await removeDir(server.dir);
+    }
+  });
+
+  test('FLUSHALL while connected reseeds', async () => {
+    const server = await startRedisServer({ password: PASSWORD });
+    const backend = fastBackend({ url: server.url, keyPrefix: 'flushall' });
+    try {
+      await backend.start();
+      await backend.syncTarget(poolSpec());
+      const held = leased(await backend.tryAcquire('shop', none));
+      assert.equal((await redisCli(server, ['FLUSHALL'])).trim(), 'OK');
+
+      const lease = leased(await backend.tryAcquire('shop', none));
+      assert.equal(lease.address, '10.0.0.1:3128');
+      const snapshot = await backend.snapshot('shop');
+      assert.equal(snapshot.length, 3);
+      assert.equal(new Set(snapshot.map((state) => state.address)).size, 3);
+      assert.equal((await backend.release(held, success)).applied, false);
+      assert.equal((await backend.release(lease, success)).applied, true);
+    } finally {
+      await backend.stop();
+      await server.stop();
+      await removeDir(server.dir);
+    }
+  });
+
+  test('start waits for Redis', async () => {
+    const port = await freePort();
+    const { logger, lines } = captureLogger();
+    const url = `redis://:${PASSWORD}@127.0.0.1:${port}`;
+    const backend = fastBackend({ url, keyPrefix: 'late', logger });
+    let started = false;
+    const starting = backend.start().then(() => (started = true));
+    await sleep(300);
+    assert.equal(started, false);
+    assert.equal(backend.isReady(), false);
+    await assert.rejects(backend.syncTarget(poolSpec()), assertUnavailable);
+
+    const server = await startRedisServer({ password: PASSWORD, port });
+    try {
+      await starting;
+      assert.equal(backend.isReady(), true);
+      const retries = lines.filter((line) => line.msg === 'redis unreachable; reconnecting');
+      assert.ok(retries.length >= 2, `expected retries to be logged, got ${retries.length}`);
+      assert.deepEqual(
+        retries.slice(0, 3).map((line) => line.delayMs),
+        [20, 40, 80],
+      );
+      await backend.syncTarget(poolSpec());
+      assert.equal(leased(await backend.tryAcquire('shop', none)).address, '10.0.0.1:3128');
+    } finally {
+      await backend.stop();
+      await server.stop();
+      await removeDir(server.dir);
+    }
+  });
+
+  test('stop rejects a pending start', async () => {
+    const port = await freePort();
+    const backend = fastBackend({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'never' });
+    const starting = backend.start();
+    await sleep(50);
+    await backend.stop();
+    await assert.rejects(starting, /Stopped before Redis at 127\.0\.0\.1:\d+ became reachable/);
+  });
+});

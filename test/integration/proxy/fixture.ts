@@ -1,0 +1,97 @@
+/**
+ * Building blocks shared by the forwarding tests: config documents for providers, pools and
+ * targets, and a request helper that sends `X-Proxy-Hopper-Target` to a running Proxy Hopper.
+ */
+import { send, type ClientResponse, type SendOptions } from '../../helpers/clients.js';
+import { DEFAULT_PROXY_USER, type ProxyUser } from '../../helpers/squid.js';
+import type { SeenRequest } from '../../helpers/targets.js';
+
+export interface ProviderDocument {
+  name: string;
+  ipList: string[];
+  auth?: { type: 'basic'; username: string; password: string };
+}
+
+/** A provider with basic auth whose IPs are the given `host:port` addresses. */
+export function provider(name: string, addresses: string[], user: ProxyUser | null = DEFAULT_PROXY_USER): ProviderDocument {
+  const document: ProviderDocument = { name, ipList: addresses };
+  if (user !== null) document.auth = { type: 'basic', username: user.username, password: user.password };
+  return document;
+}
+
+/** A pool that takes every IP of each provider, in order. */
+export function pool(name: string, providers: ProviderDocument[]): Record<string, unknown> {
+  return {
+    name,
+    ipRequests: providers.map((entry) => ({ provider: entry.name, count: entry.ipList.length })),
+  };
+}
+
+/** A catch-all target with short test timings; `settings` override any key. */
+export function target(name: string, poolName: string, settings: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    regex: '.*',
+    ipPool: poolName,
+    minRequestInterval: '0ms',
+    maxQueueWait: '5s',
+    numRetries: 2,
+    ipFailuresUntilQuarantine: 5,
+    quarantineTime: '30s',
+    ...settings,
+  };
+}
+
+/** A whole config document with one provider, one pool and one target named `t`. */
+export function singleTargetConfig(
+  providerDocument: ProviderDocument,
+  targetSettings: Record<string, unknown> = {},
+  server: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    server,
+    proxyProviders: [providerDocument],
+    ipPools: [pool('p', [providerDocument])],
+    targets: [target('t', 'p', targetSettings)],
+  };
+}
+
+/** Sends a request through Proxy Hopper with `X-Proxy-Hopper-Target: origin`. */
+export function viaHopper(
+  hopperPort: number,
+  origin: string,
+  requestPath: string,
+  options: Omit<SendOptions, 'path'> = {},
+): Promise<ClientResponse> {
+  return send(hopperPort, {
+    ...options,
+    path: requestPath,
+    headers: { 'x-proxy-hopper-target': origin, ...(options.headers ?? {}) },
+  });
+}
+
+/** Source addresses of the requests, in arrival order. */
+export function remotes(requests: SeenRequest[]): string[] {
+  return requests.map((request) => request.remote);
+}
+
+/** Arrival times grouped by source address, each list sorted. */
+export function arrivalsBySource(requests: SeenRequest[]): Map<string, number[]> {
+  const bySource = new Map<string, number[]>();
+  for (const request of requests) {
+    const list = bySource.get(request.remote) ?? [];
+    list.push(request.arrivedAtMs);
+    bySource.set(request.remote, list);
+  }
+  for (const list of bySource.values()) list.sort((a, b) => a - b);
+  return bySource;
+}
+
+/** Smallest gap between consecutive arrivals from one source, over all sources. */
+export function minGapMs(requests: SeenRequest[]): number {
+  let smallest = Infinity;
+  for (const list of arrivalsBySource(requests).values()) {
+    for (let i = 1; i < list.length; i++) smallest = Math.min(smallest, (list[i] as number) - (list[i - 1] as number));
+  }
+  return smallest;
+}

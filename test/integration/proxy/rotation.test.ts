@@ -1,0 +1,103 @@
+// Rotation over three real squids, per-IP spacing under concurrency, and the queue timeout.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { header, json } from '../../helpers/clients.js';
+import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
+import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
+import { startSquids, type SquidPeer } from '../../helpers/squid.js';
+import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
+import { arrivalsBySource, minGapMs, provider, remotes, singleTargetConfig, viaHopper } from './fixture.js';
+
+describe('rotation and spacing', () => {
+  let targets: TargetServers;
+  let squids: SquidPeer[];
+
+  before(async () => {
+    targets = await startTargets();
+    registerCleanup(() => targets.close());
+    squids = await startSquids(3);
+  });
+
+  after(cleanupAll);
+
+  function squidProvider(): ReturnType<typeof provider> {
+    return provider('squids', squids.map((squid) => squid.address()));
+  }
+
+  test('rotates over three upstream addresses', async () => {
+    const hopper = await startHopper(singleTargetConfig(squidProvider(), { minRequestInterval: '0ms' }));
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/rotate/${i}`);
+      assert.equal(response.status, 200);
+      seen.push(json<EchoBody>(response).remote);
+    }
+    assert.deepEqual([...new Set(seen)].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    assert.deepEqual(remotes(targets.seen('/echo/rotate/')), seen);
+    await hopper.stop();
+  });
+
+  test('keeps minRequestInterval per IP under 50 concurrent requests', async () => {
+    const intervalMs = 150;
+    const hopper = await startHopper(
+      singleTargetConfig(squidProvider(), { minRequestInterval: `${intervalMs}ms`, maxQueueWait: '20s' }),
+    );
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/spacing/${i}`)),
+    );
+    lag.disable();
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      Array.from({ length: 50 }, () => 200),
+    );
+    const seen = targets.seen('/echo/spacing/');
+    assert.equal(seen.length, 50);
+    const bySource = arrivalsBySource(seen);
+    assert.deepEqual([...bySource.keys()].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    // Proxy Hopper, the client and the target share this process, so a stall of its event
+    // loop delays a send or an arrival stamp; the tolerance grows by the longest stall seen.
+    const toleranceMs = 15 + lag.max / 1e6;
+    const gaps = [...bySource.values()].map((list) => list.slice(1).map((at, i) => (at - (list[i] as number)).toFixed(1)));
+    assert.ok(
+      minGapMs(seen) >= intervalMs - toleranceMs,
+      `smallest gap ${minGapMs(seen).toFixed(1)} ms, tolerance ${toleranceMs.toFixed(1)} ms, gaps ${JSON.stringify(gaps)}`,
+    );
+    for (const list of bySource.values()) {
+      const spanMs = (list.at(-1) as number) - (list[0] as number);
+      assert.ok(spanMs >= (list.length - 1) * intervalMs - toleranceMs, `span ${spanMs.toFixed(1)} ms for ${list.length}`);
+    }
+    await hopper.stop();
+  });
+
+  test('answers 503 queue_timeout when no IP frees up in time', async () => {
+    const hopper: TestHopper = await startHopper(
+      singleTargetConfig(provider('one', [(squids[0] as SquidPeer).address()]), {
+        minRequestInterval: '10s',
+        maxQueueWait: '400ms',
+      }),
+    );
+    const first = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/echo/queue/1');
+    assert.equal(first.status, 200);
+    const startedMs = Date.now();
+    const second = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/echo/queue/2');
+    const waitedMs = Date.now() - startedMs;
+    assert.equal(second.status, 503);
+    assert.equal(header(second, 'x-proxy-hopper-error'), 'queue_timeout');
+    assert.match(header(second, 'content-type') ?? '', /^application\/json/);
+    const retryAfter = Number(header(second, 'retry-after'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After ${header(second, 'retry-after')}`);
+    const body = json(second);
+    assert.equal(body.error, 'queue_timeout');
+    assert.equal(typeof body.detail, 'string');
+    assert.equal(body.url, `${targets.httpOrigin}/echo/queue/2`);
+    assert.equal(body.method, 'GET');
+    assert.equal(body.retries_attempted, 0);
+    assert.equal(body.retries_allowed, 2);
+    assert.ok(waitedMs >= 380, `answered after ${waitedMs} ms, before maxQueueWait`);
+    assert.equal(targets.seen('/echo/queue/2').length, 0);
+    await hopper.stop();
+  });
+});
