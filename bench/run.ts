@@ -5,7 +5,7 @@
  * without errors. It exits 1 otherwise and writes no report. Progress goes to stderr, the
  * summary to stdout.
  *
- * Options: --smoke, --duration <s>, --warmup <s>, --cases <id,id,...>, --connections
+ * Options: --smoke, --duration <s>, --rounds <n>, --warmup <s>, --cases <id,id,...>, --connections
  * <n,n,...>, --sizes <small,large>, --no-build, --profile (run the systems under test with
  * --cpu-prof and print where their time goes), and --render <run.json>. The last one writes
  * BENCHMARKS.md and docs/bench.svg again from a saved run, for example after editing
@@ -37,6 +37,7 @@ interface Options {
   smoke: boolean;
   durationSec: number;
   warmupSec: number;
+  rounds: number;
   cases: BenchCase[];
   /** True when no --cases, --connections or --sizes narrowed the run. */
   fullMatrix: boolean;
@@ -71,6 +72,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       smoke: { type: 'boolean', default: false },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       warmup: { type: 'string' },
       cases: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -81,7 +83,11 @@ function parseOptions(argv: string[]): Options {
     },
   });
   const smoke = values.smoke ?? false;
-  const durationSec = Number(values.duration ?? (smoke ? 1 : 8));
+  const durationSec = Number(values.duration ?? (smoke ? 1 : 5));
+  const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) {
+    throw new Error(`--rounds must be a whole number from 1 to 9, got ${values.rounds}`);
+  }
   const warmupSec = Number(values.warmup ?? (smoke ? 0 : 2));
   if (!Number.isInteger(durationSec) || durationSec < 1 || durationSec > 120) {
     throw new Error(
@@ -103,6 +109,7 @@ function parseOptions(argv: string[]): Options {
     smoke,
     durationSec,
     warmupSec,
+    rounds,
     cases: ids ? ALL_CASES.filter((entry) => ids.includes(entry.id)) : ALL_CASES,
     fullMatrix: ids === null && values.connections === undefined && values.sizes === undefined,
     profile: values.profile ?? false,
@@ -219,6 +226,7 @@ async function main(): Promise<number> {
     command: `npm run ${options.smoke ? 'bench:smoke' : 'bench'}${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     durationSec: options.durationSec,
     warmupSec: options.warmupSec,
+    rounds: options.rounds,
     upstreamPorts,
     machine: readMachine(),
     cases: options.cases.map(({ id, label, description }) => ({ id, label, description })),

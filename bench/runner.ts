@@ -1,6 +1,6 @@
 /**
- * The measuring loop. Every case starts first and stays up; then each (body size, connections)
- * cell is measured for every case in turn, baseline first. Interleaving keeps the baseline and
+ * The measuring loop. Every case starts first and stays up. Then each (body size, connections)
+ * cell is measured for every case in turn, baseline first, once per round. Interleaving keeps the baseline and
  * the cases compared with it close in time, which matters on a machine that other work shares.
  */
 import type { BenchCase, BenchEnv, RunningCase } from './cases/types.js';
@@ -12,6 +12,8 @@ export interface RunnerOptions {
   cases: BenchCase[];
   durationSec: number;
   warmupSec: number;
+  /** Times each cell is measured; the report keeps the round with the median throughput. */
+  rounds: number;
 }
 
 function progress(message: string): void {
@@ -52,10 +54,12 @@ async function measureCell(
         ? null
         : ((readCpuMs(pid) - cpuBeforeMs) * 1000) / figures.requests;
     const peakRssBytes = pid === null ? null : readPeakRssBytes(pid);
-    return { ...base, figures, cpuUsPerRequest, peakRssBytes, error: null };
+    const roundRequestsPerSec = [figures.requestsPerSec];
+    return { ...base, figures, cpuUsPerRequest, peakRssBytes, error: null, roundRequestsPerSec };
   } catch (err) {
     const error = (err as Error).message;
-    return { ...base, figures: null, cpuUsPerRequest: null, peakRssBytes: null, error };
+    const failed = { figures: null, cpuUsPerRequest: null, peakRssBytes: null, error };
+    return { ...base, ...failed, roundRequestsPerSec: [] };
   }
 }
 
@@ -87,49 +91,88 @@ function failedCell(entry: BenchCase, connections: number, size: BodySize, err: 
     cpuUsPerRequest: null,
     peakRssBytes: null,
     error: `start failed: ${err.message}`,
+    roundRequestsPerSec: [],
   };
 }
 
-/** Measures every cell of `run` and appends the results to `run.cells`. */
+/** Returns the round with the median throughput; with an even count, the lower middle one. */
+function medianRound(rounds: CellResult[]): CellResult {
+  const measured = rounds.filter((round) => round.figures !== null);
+  if (measured.length === 0) return rounds[0] as CellResult;
+  const sorted = [...measured].sort(
+    (a, b) => (a.figures?.requestsPerSec ?? 0) - (b.figures?.requestsPerSec ?? 0),
+  );
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as CellResult;
+  const roundRequestsPerSec = rounds.map((round) => round.figures?.requestsPerSec ?? 0);
+  return { ...median, roundRequestsPerSec };
+}
+
+async function warmUp(
+  env: BenchEnv,
+  run: BenchRun,
+  cases: BenchCase[],
+  started: Map<string, RunningCase | Error>,
+  size: BodySize,
+  warmupSec: number,
+): Promise<void> {
+  for (const entry of cases) {
+    const running = started.get(entry.id);
+    if (running === undefined || running instanceof Error) continue;
+    progress(`   warm-up ${warmupSec} s: ${entry.label}, ${SIZE_LABEL[size]}`);
+    const request = running.request(size);
+    const connections = Math.max(...run.connections);
+    // A failed warm-up shows up again, with its error, in the measured rounds.
+    await runLoad({ request, connections, durationSec: warmupSec, scriptDir: env.dir }).catch(
+      () => null,
+    );
+  }
+}
+
+/**
+ * Measures every cell of `run` in `options.rounds` interleaved rounds and appends, per cell,
+ * the round with the median throughput to `run.cells`.
+ */
 export async function runCases(
   env: BenchEnv,
   run: BenchRun,
   options: RunnerOptions,
 ): Promise<void> {
-  const { cases, durationSec, warmupSec } = options;
+  const { cases, durationSec, warmupSec, rounds } = options;
   const started = await startAll(env, cases);
-  const total = cases.length * run.connections.length * run.sizes.length;
+  const total = cases.length * run.connections.length * run.sizes.length * rounds;
   let done = 0;
   try {
     for (const size of run.sizes) {
-      if (warmupSec > 0) {
-        for (const entry of cases) {
-          const running = started.get(entry.id);
-          if (running === undefined || running instanceof Error) continue;
-          progress(`   warm-up ${warmupSec} s: ${entry.label}, ${SIZE_LABEL[size]}`);
-          const request = running.request(size);
-          const connections = Math.max(...run.connections);
-          await runLoad({ request, connections, durationSec: warmupSec, scriptDir: env.dir }).catch(
-            () => null,
-          );
-        }
-      }
+      if (warmupSec > 0) await warmUp(env, run, cases, started, size, warmupSec);
       for (const connections of run.connections) {
-        for (const entry of cases) {
-          done++;
-          const running = started.get(entry.id) as RunningCase | Error;
-          if (running instanceof Error) {
-            run.cells.push(failedCell(entry, connections, size, running));
-            continue;
+        const roundsByCase = new Map<string, CellResult[]>(cases.map((entry) => [entry.id, []]));
+        for (let round = 1; round <= rounds; round++) {
+          for (const entry of cases) {
+            done++;
+            const running = started.get(entry.id) as RunningCase | Error;
+            if (running instanceof Error) {
+              roundsByCase.get(entry.id)?.push(failedCell(entry, connections, size, running));
+              continue;
+            }
+            const leftSec = (total - done + 1) * durationSec;
+            const what = `${entry.label}, ${connections} conn, ${SIZE_LABEL[size]}, round ${round}/${rounds}`;
+            progress(
+              `[${done}/${total}] ${what}: ${durationSec} s (about ${leftSec} s of load left)`,
+            );
+            const cell = await measureCell(
+              env,
+              run,
+              entry,
+              running,
+              connections,
+              size,
+              durationSec,
+            );
+            roundsByCase.get(entry.id)?.push(cell);
+            progress(`      ${formatFigures(cell)}`);
           }
-          const leftSec = (total - done + 1) * durationSec;
-          progress(
-            `[${done}/${total}] ${entry.label}, ${connections} conn, ${SIZE_LABEL[size]}: ${durationSec} s (about ${leftSec} s of load left)`,
-          );
-          const cell = await measureCell(env, run, entry, running, connections, size, durationSec);
-          run.cells.push(cell);
-          progress(`      ${formatFigures(cell)}`);
         }
+        for (const entry of cases) run.cells.push(medianRound(roundsByCase.get(entry.id) ?? []));
       }
     }
   } finally {

@@ -14,6 +14,8 @@ export interface CellResult {
   peakRssBytes: number | null;
   /** Why there are no figures (start failed, wrk failed), or null. */
   error: string | null;
+  /** Throughput of every round of this cell; `figures` is from the median one. */
+  roundRequestsPerSec: number[];
 }
 
 export interface MachineInfo {
@@ -29,6 +31,7 @@ export interface BenchRun {
   command: string;
   durationSec: number;
   warmupSec: number;
+  rounds: number;
   upstreamPorts: number;
   machine: MachineInfo;
   cases: { id: string; label: string; description: string }[];

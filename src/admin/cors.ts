@@ -1,7 +1,7 @@
 /**
  * CORS for the admin API: any origin may call it from a browser. The origin is echoed rather
- * than `*` so that `Access-Control-Allow-Credentials` stays valid; tokens travel in the
- * `Authorization` header, so no cookie gives a foreign page any access.
+ * than `*` so that `Access-Control-Allow-Credentials` stays valid. Tokens travel in the
+ * `Authorization` header, so a foreign page gains no access through cookies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -23,7 +23,7 @@ export function applyCors(request: IncomingMessage, response: ServerResponse): v
   response.setHeader('access-control-max-age', PREFLIGHT_MAX_AGE_SECONDS);
 }
 
-/** An OPTIONS request with `Origin` and `Access-Control-Request-Method` (Fetch standard). */
+/** Checks for a CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`. */
 export function isPreflight(request: IncomingMessage): boolean {
   return (
     request.method === 'OPTIONS' &&

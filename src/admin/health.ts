@@ -1,5 +1,5 @@
 /**
- * The health answer shared by the admin server's `/health` and the proxy port's `/health`:
+ * The health response shared by the admin server's `/health` and the proxy port's `/health`:
  * 200 `{"status":"ok"}` while the backend can serve, else 503 naming what is failing.
  */
 import type { Backend } from '../backend/types.js';

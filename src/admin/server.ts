@@ -36,8 +36,10 @@ export interface AdminServerOptions {
   backend: Pick<Backend, 'kind' | 'isReady' | 'snapshot'>;
   authorizer: ProxyAuthorizer;
   login: (request: AdminLoginRequest) => Promise<AdminLoginResponse>;
-  /** The metrics registry; null when `server.metrics` is off (`/metrics` then answers 404). */
+  /** The metrics registry; null when `server.metrics` is off (`/metrics` then returns 404). */
   registry: Registry | null;
+  /** Runs before each `/metrics` scrape, such as `Metrics.refresh`. */
+  beforeScrape?: () => Promise<void>;
   logger: Logger;
   probes?: StatusSources['probes'];
   /** Overrides `server.adminHost` / `server.adminPort` (port 0 picks a free port). */
@@ -118,7 +120,7 @@ function buildRoutes(options: AdminServerOptions): Map<string, Map<string, Handl
     if (options.registry === null) {
       return sendDetail(response, 404, 'Metrics are disabled: set server.metrics: true');
     }
-    await writeMetrics(response, options.registry);
+    await writeMetrics(response, options.registry, options.beforeScrape);
   };
 
   const login: Handler = async (request, response) => {

@@ -28,7 +28,7 @@ export interface TargetStatusView {
   cooling_down: number;
   leased: number;
   quarantined: number;
-  /** Null when the backend could not be read; `error` then says why. */
+  /** Null when the backend could not be read, and `error` then contains the reason. */
   ips: IpStatusView[] | null;
   error?: string;
 }

@@ -17,33 +17,48 @@ export async function runProxyHopper(flags: RunFlags): Promise<number> {
   }
   // Imported here so that validate and the hash commands do not load the whole server.
   const { startProxyHopper } = await import('../server/index.js');
+  // Listening before the start, so a signal that arrives while starting still stops cleanly.
+  const stopSignal = waitForStopSignal();
   let running: Awaited<ReturnType<typeof startProxyHopper>>;
   try {
     running = await startProxyHopper(config);
   } catch (err) {
-    printErr(
-      `Error: Proxy Hopper failed to start: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    stopSignal.cancel();
+    printErr(`Error: Proxy Hopper failed to start: ${messageOf(err)}`);
     return 1;
   }
-  await waitForStopSignal();
+  await stopSignal.received;
   try {
     await running.stop();
     return 0;
   } catch (err) {
-    printErr(`Error: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+    printErr(`Error: shutdown failed: ${messageOf(err)}`);
     return 1;
   }
 }
 
-function waitForStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface StopSignal {
+  received: Promise<NodeJS.Signals>;
+  cancel(): void;
+}
+
+function waitForStopSignal(): StopSignal {
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const cancel = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      cancel();
       resolve(signal);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { received, cancel };
 }

@@ -90,12 +90,12 @@ export function nonEmptyStringField() {
   );
 }
 
-/** A list of strings; a single string is split on commas (env vars and CLI flags use that). */
+/** Parses a list of strings. A single string is split on commas, as env vars and flags give it. */
 export function stringListField() {
   return z.unknown().transform(toStringList);
 }
 
-/** A string, or undefined for a missing, null or empty value. */
+/** Parses a string, giving undefined for a missing, null or empty value. */
 export function optionalStringField() {
   return z
     .unknown()
@@ -122,7 +122,7 @@ export function toStringList(value: unknown, ctx: Ctx): string[] {
   return value as string[];
 }
 
-/** One of a fixed set of words, matched case-insensitively and returned in its listed case. */
+/** Parses one of a fixed set of words, case-insensitively, and returns it in its listed case. */
 export function choiceField<T extends string>(choices: readonly T[]) {
   return z.unknown().transform((value, ctx): T => {
     const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;

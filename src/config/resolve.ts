@@ -368,14 +368,14 @@ function claimName(
   name: string | undefined,
   kind: string,
   path: PropertyKey[],
-  taken: Map<string, unknown>,
+  usedNames: Map<string, unknown>,
   issues: ConfigIssue[],
 ): string | undefined {
   if (name === undefined) {
     issues.push({ path: formatPath(path), message: `${kind} entry is missing a 'name' field` });
     return undefined;
   }
-  if (taken.has(name)) {
+  if (usedNames.has(name)) {
     issues.push({
       path: formatPath([...path, 'name']),
       message: `Duplicate ${kind} name: ${pyRepr(name)}`,

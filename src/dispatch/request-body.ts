@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
+import { ProxyHopperError } from '../errors/index.js';
 
 export interface RequestBody {
   /** Body for the next attempt: a Buffer, a one-shot stream, or null for no body. */
@@ -65,6 +66,7 @@ function collectUpTo(req: IncomingMessage, limitBytes: number): Promise<RequestB
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);
       req.removeListener('error', onError);
+      req.removeListener('close', onClose);
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -83,9 +85,15 @@ function collectUpTo(req: IncomingMessage, limitBytes: number): Promise<RequestB
       cleanup();
       reject(err);
     };
+    const onClose = (): void => {
+      // The client went away before the body ended; no IP has been leased yet.
+      cleanup();
+      reject(new ProxyHopperError('bad_request', 'Client closed the connection before the request body ended'));
+    };
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', onError);
+    req.once('close', onClose);
   });
 }
 

@@ -19,7 +19,7 @@ export class BoundedLabel {
     private readonly maxLength: number,
   ) {}
 
-  /** The label value to record for `raw`. */
+  /** Returns the label value to record for `raw`. */
   value(raw: string): string {
     const value = raw.length > this.maxLength ? truncate(raw, this.maxLength) : raw;
     if (this.seen.has(value)) return value;
@@ -87,7 +87,7 @@ export class ConfiguredLabels {
     return this.addresses.has(address);
   }
 
-  /** The target label for a response: the configured name, or `unmatched` for anything else. */
+  /** Returns the target label for a response: the configured name, or `unmatched` for others. */
   responseTarget(target: string): string {
     return this.hasTarget(target) ? target : UNMATCHED_TARGET;
   }

@@ -79,7 +79,7 @@ export function formatLocalTimestamp(date: Date): string {
   return `${day}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
-/** Loggers known to carry a `logger` binding; bindings() parses JSON, so the answer is cached. */
+/** Cache of whether a logger has a `logger` binding, because bindings() parses JSON each call. */
 const namedLoggers = new WeakMap<object, boolean>();
 
 function hasOwnName(logger: unknown): boolean {

@@ -30,7 +30,7 @@ export function defineMetrics(registry: Registry) {
     }),
     responses: new Counter({
       name: 'proxy_hopper_responses_total',
-      help: 'Responses sent to clients, including the error answers Proxy Hopper makes itself',
+      help: 'Responses sent to clients, including the error responses Proxy Hopper makes itself',
       labelNames: ['target', 'status_code', 'tag'] as const,
       registers,
     }),

@@ -13,6 +13,8 @@ export interface MetricsServerOptions {
   port: number;
   registry: Registry;
   logger: Logger;
+  /** Runs before each scrape, such as `Metrics.refresh`, so pool gauges are current. */
+  beforeScrape?: () => Promise<void>;
 }
 
 export interface RunningServer {
@@ -24,7 +26,7 @@ export interface RunningServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
   const logger = options.logger.child({ logger: 'proxy_hopper.metrics' });
   const server = createServer((request, response) => {
-    void serveScrape(request, response, options.registry).catch((err: unknown) => {
+    void serveScrape(request, response, options).catch((err: unknown) => {
       logger.error({ err }, 'metrics scrape failed');
       if (!response.headersSent) sendText(response, 500, 'metrics collection failed\n');
       else response.destroy();
@@ -51,8 +53,16 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-/** Answers one scrape request; shared with the admin server's `/metrics`. */
-export async function writeMetrics(response: ServerResponse, registry: Registry): Promise<void> {
+/** Longest wait for `beforeScrape`; the scrape then serves the values it has. */
+const BEFORE_SCRAPE_TIMEOUT_MS = 2000;
+
+/** Writes the registry as one scrape response; the admin server's `/metrics` uses it too. */
+export async function writeMetrics(
+  response: ServerResponse,
+  registry: Registry,
+  beforeScrape?: () => Promise<void>,
+): Promise<void> {
+  if (beforeScrape) await withTimeout(beforeScrape(), BEFORE_SCRAPE_TIMEOUT_MS);
   const body = await registry.metrics();
   response.writeHead(200, {
     'content-type': registry.contentType,
@@ -62,10 +72,22 @@ export async function writeMetrics(response: ServerResponse, registry: Registry)
   response.end(body);
 }
 
+async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function serveScrape(
   request: IncomingMessage,
   response: ServerResponse,
-  registry: Registry,
+  options: MetricsServerOptions,
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   if (path !== '/metrics') return sendText(response, 404, `not found: ${path}; use /metrics\n`);
@@ -73,7 +95,7 @@ async function serveScrape(
     response.setHeader('allow', 'GET, HEAD');
     return sendText(response, 405, `method ${request.method ?? ''} not allowed; use GET\n`);
   }
-  await writeMetrics(response, registry);
+  await writeMetrics(response, options.registry, options.beforeScrape);
 }
 
 function sendText(response: ServerResponse, status: number, text: string): void {

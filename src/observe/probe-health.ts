@@ -29,7 +29,7 @@ export class ProbeHealth {
   }
 
   /**
-   * The set to pass as `avoid` to Backend.tryAcquire: `tried` plus the failing addresses when
+   * Builds the set to pass as `avoid` to Backend.tryAcquire: `tried` plus the failing addresses when
    * probe quarantine is on. Returns `tried` itself when nothing is added, so the common case
    * allocates nothing.
    */

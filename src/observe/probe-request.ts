@@ -39,13 +39,14 @@ const TIMEOUT_CODES = new Set([
 class ProbeTimeoutError extends Error {}
 
 /**
- * Probes `url` through `ip`. Never rejects. A fresh connection is used per probe and destroyed
+ * Probes `url` through `ip`. Never rejects; `cancel` ends the probe early as a timeout. A fresh connection is used per probe and destroyed
  * afterwards, so a probe measures a real connect and cannot borrow a live-traffic socket.
  */
 export async function probeThroughProxy(
   ip: ResolvedIp,
   url: string,
   timeoutMs: number,
+  cancel?: AbortSignal,
 ): Promise<ProbeOutcome> {
   const startedAt = performance.now();
   const agent = new ProxyAgent({
@@ -58,13 +59,18 @@ export async function probeThroughProxy(
   const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  // undici's signal does not end a CONNECT that the proxy never answers, so the race is ours.
+  // undici 7.30's signal does not end a CONNECT that gets no reply, so this race enforces the timeout.
+  let onCancel = (): void => {};
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    const fail = (message: string): void => {
       abort.abort();
-      reject(new ProbeTimeoutError(`no response within ${timeoutMs} ms`));
-    }, timeoutMs);
+      reject(new ProbeTimeoutError(message));
+    };
+    timer = setTimeout(() => fail(`no response within ${timeoutMs} ms`), timeoutMs);
+    onCancel = () => fail('prober stopped');
   });
+  if (cancel?.aborted) onCancel();
+  cancel?.addEventListener('abort', onCancel, { once: true });
 
   try {
     const pending = request(url, { method: 'GET', dispatcher, signal: abort.signal });
@@ -76,6 +82,7 @@ export async function probeThroughProxy(
     return classifyError(err, elapsed(startedAt));
   } finally {
     clearTimeout(timer);
+    cancel?.removeEventListener('abort', onCancel);
     // Destroying can reject for sockets already gone; the probe result is settled by now.
     agent.destroy().catch(() => {});
   }

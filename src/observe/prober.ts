@@ -2,8 +2,8 @@
  * The background IP prober: every `probeInterval`, after the previous round has finished, each
  * unique upstream address of the configured targets is probed through its proxy with one of
  * the `probeUrls` (round-robin per address). It is idle when no probe URL is configured. Probes
- * use their own connections and run at most `concurrency` at a time, so live traffic never
- * waits for them.
+ * open their own connections and run at most `concurrency` at a time, so live traffic never
+ * queues behind them for a socket or an IP lease.
  */
 import type { Logger } from 'pino';
 import type { ResolvedIp, ServerConfig, TargetConfig } from '../config/types.js';
@@ -35,7 +35,7 @@ export interface Prober {
   start(): void;
   /** Runs one round now and resolves when every probe of it has finished. */
   probeRound(): Promise<void>;
-  /** Stops the loop and waits for a running round to finish. */
+  /** Stops the loop, cancels probes in flight and waits for the running round to end. */
   stop(): Promise<void>;
 }
 
@@ -51,12 +51,13 @@ export function createProber(options: ProberOptions): Prober {
   let timer: NodeJS.Timeout | null = null;
   let round: Promise<void> | null = null;
   let stopped = false;
+  let cancel = new AbortController();
 
   const probeAddress = async (ip: ResolvedIp): Promise<void> => {
     const index = urlIndex.get(ip.address) ?? 0;
     urlIndex.set(ip.address, index + 1);
     const url = settings.probeUrls[index % settings.probeUrls.length] ?? '';
-    const outcome = await probeThroughProxy(ip, url, settings.probeTimeoutMs);
+    const outcome = await probeThroughProxy(ip, url, settings.probeTimeoutMs, cancel.signal);
     if (stopped) return;
     publish(ip, url, outcome);
   };
@@ -100,11 +101,13 @@ export function createProber(options: ProberOptions): Prober {
       const intervalMs = settings.probeIntervalMs;
       logger.info({ intervalMs, urls: settings.probeUrls.map(redactUrl) }, 'prober started');
       stopped = false;
+      cancel = new AbortController();
       void probeRound().finally(scheduleNext);
     },
     probeRound,
     async stop() {
       stopped = true;
+      cancel.abort();
       if (timer !== null) clearTimeout(timer);
       timer = null;
       await round;

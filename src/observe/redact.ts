@@ -3,7 +3,7 @@
  * four levels, and a scanner that removes credentials from URLs inside free text.
  */
 
-/** Field names whose values never reach a log line, compared as written (both cases listed). */
+/** Field names whose values are censored up to MAX_REDACT_DEPTH, matched case-sensitively. */
 export const SECRET_FIELD_NAMES = [
   'authorization',
   'Authorization',

@@ -48,6 +48,8 @@ export interface SquidPeer {
   /** `http://user:pass@127.0.0.1:port` for clients such as curl `-x`. */
   proxyUrl(index?: number, user?: ProxyUser): string;
   accessLog(): string;
+  /** access.log lines of real requests (readiness probes that send nothing are left out). */
+  accessLines(): string[];
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,10 @@ async function launch(options: SquidOptions, outgoing: string[], ports: number[]
       return `http://${auth}${address(index)}`;
     },
     accessLog: () => readOr(path.join(dir, 'access.log')),
+    accessLines: () =>
+      readOr(path.join(dir, 'access.log'))
+        .split('\n')
+        .filter((line) => line !== '' && !line.includes('transaction-end-before-headers')),
     stop: async () => {
       await peer.stop();
       fs.rmSync(dir, { recursive: true, force: true });

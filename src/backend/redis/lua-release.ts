@@ -3,7 +3,7 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 /**
  * Ends a lease with the attempt's outcome: failure count, quarantine or the minActiveIps
  * floor, and the cooldown restart. ARGV[3] = address, ARGV[4] = lease id,
- * ARGV[5] = 'success' | 'failure', ARGV[6] = '1' to restart the cooldown at release.
+ * ARGV[5] = 'success' | 'failure' | 'neutral', ARGV[6] = '1' to restart the cooldown at release.
  */
 export const LUA_RELEASE =
   LUA_PRELUDE +
@@ -31,7 +31,7 @@ else
   result.applied = true
   if ARGV[5] == 'success' then
     ip.f = 0
-  else
+  elseif ARGV[5] == 'failure' then
     ip.f = ip.f + 1
     if ip.f >= settings.threshold then
       if active - 1 < settings.floor then

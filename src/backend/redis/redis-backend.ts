@@ -61,6 +61,7 @@ export class RedisBackend implements Backend {
   private readonly specs = new Map<string, TargetPoolSpec>();
   private readonly leaseTtlMs: number;
   private readonly now: () => number;
+  private readonly clockOffset = new replies.ClockOffsetEstimator();
 
   constructor(private readonly options: RedisBackendOptions) {
     if (/[{}]/.test(options.keyPrefix)) {
@@ -263,7 +264,7 @@ export class RedisBackend implements Backend {
       deadline?: number;
     },
   ): replies.ClockTranslation {
-    const clock = new replies.ClockTranslation(reply.now, this.now());
+    const clock = this.clockOffset.observe(reply.now, this.now());
     for (const released of replies.listOf(reply.released)) {
       this.options.events?.emit('quarantine_release', this.labels(spec, released.a));
     }
@@ -283,6 +284,7 @@ export class RedisBackend implements Backend {
     if (!events) return;
     const labels = this.labels(spec, address);
     const failures = reply.failures;
+    if (options.result === 'neutral') return;
     if (options.result === 'success') {
       events.emit('ip_success', labels);
       return;

@@ -68,13 +68,9 @@ export function listOf<T>(value: T[] | Record<string, never> | undefined): T[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** Maps server times onto the local clock with the offset seen in one reply. */
+/** Maps server times onto the local clock with one offset estimate. */
 export class ClockTranslation {
-  private readonly offsetMs: number;
-
-  constructor(serverNowMs: number, localNowMs: number) {
-    this.offsetMs = localNowMs - serverNowMs;
-  }
+  constructor(private readonly offsetMs: number) {}
 
   toLocal(serverMs: number): number {
     return serverMs + this.offsetMs;
@@ -83,6 +79,33 @@ export class ClockTranslation {
   /** -1 (the scripts' "none") becomes null. */
   toLocalOrNull(serverMs: number | undefined): number | null {
     return serverMs === undefined || serverMs < 0 ? null : serverMs + this.offsetMs;
+  }
+}
+
+const OFFSET_SAMPLES = 128;
+const CLOCK_JUMP_MS = 1000;
+
+/**
+ * Estimates local clock minus Redis clock from replies. Each sample is the local time at
+ * receipt minus the server's TIME, so it is too large by the reply's latency; the smallest
+ * of the recent samples is the closest one, and using it for every reply keeps the times of
+ * successive replies consistent with each other. A sample far below the estimate (a clock
+ * step) restarts the window; after a step the other way, the old samples age out of it.
+ */
+export class ClockOffsetEstimator {
+  private samples: number[] = [];
+
+  observe(serverNowMs: number, localNowMs: number): ClockTranslation {
+    const sample = localNowMs - serverNowMs;
+    const current = this.current();
+    if (current !== null && sample < current - CLOCK_JUMP_MS) this.samples = [];
+    this.samples.push(sample);
+    if (this.samples.length > OFFSET_SAMPLES) this.samples.shift();
+    return new ClockTranslation(this.current() ?? sample);
+  }
+
+  private current(): number | null {
+    return this.samples.length === 0 ? null : Math.min(...this.samples);
   }
 }
 

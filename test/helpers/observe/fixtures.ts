@@ -42,7 +42,7 @@ export function poolSpec(config: TargetConfig): TargetPoolSpec {
   };
 }
 
-/** A ServerConfig with defaults; only the fields a test names matter. */
+/** Builds a ServerConfig from defaults plus `overrides`. */
 export function serverConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
     host: '127.0.0.1',

@@ -33,10 +33,12 @@ export async function scrape(url: string, headers: Record<string, string> = {}):
 function sameLabels(sample: ParsedSample, labels: Record<string, string>): boolean {
   const actual = sample.labels ?? {};
   const keys = Object.keys(labels);
-  return keys.length === Object.keys(actual).length && keys.every((key) => actual[key] === labels[key]);
+  return (
+    keys.length === Object.keys(actual).length && keys.every((key) => actual[key] === labels[key])
+  );
 }
 
-/** The sample of `name` whose labels are exactly `labels`, or undefined. */
+/** Finds the sample of `name` whose labels are exactly `labels`. */
 export function findSample(
   result: Scrape,
   name: string,
@@ -55,7 +57,7 @@ export function sampleValue(
   return value === undefined ? undefined : Number(value);
 }
 
-/** Every label set of `name`. */
+/** Lists every label set of `name`. */
 export function labelSets(result: Scrape, name: string): Record<string, string>[] {
   return (result.families.get(name)?.metrics ?? []).map((sample) => sample.labels ?? {});
 }
@@ -84,7 +86,8 @@ function regroupHistogram(text: string, family: ParsedFamily): ParsedFamily {
     const key = JSON.stringify(series);
     const sample = samples.get(key) ?? { labels: series, buckets: {} };
     samples.set(key, sample);
-    if (suffix === '_bucket' && le !== undefined && sample.buckets) sample.buckets[le] = match[3] ?? '';
+    if (suffix === '_bucket' && le !== undefined && sample.buckets)
+      sample.buckets[le] = match[3] ?? '';
     if (suffix === '_sum') sample.sum = match[3];
     if (suffix === '_count') sample.count = match[3];
   }

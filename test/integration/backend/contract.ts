@@ -18,8 +18,10 @@ export interface ContractFactoryOptions {
 /** Builds a fresh, not yet started backend whose state no other test shares. */
 export type BackendFactory = (options: ContractFactoryOptions) => Promise<Backend>;
 
-/** Allowed difference between a reported time and the local clock (Redis time is moved). */
+/** Allowed difference between two reported times (Redis times are moved onto the local clock). */
 const TOLERANCE_MS = 15;
+/** Allowed error of the local-clock estimate of a Redis time, on top of the call's duration. */
+const CLOCK_SLACK_MS = 3;
 const none = new Set<string>();
 const success = { result: 'success', cooldownFromRelease: false } as const;
 const failure = { result: 'failure', cooldownFromRelease: false } as const;
@@ -64,6 +66,28 @@ const RECORDED: (keyof EventMap)[] = [
   'quarantine_floor',
   'quarantine_release',
 ];
+
+/** Runs `call` and returns its result with the local times just before and after it. */
+async function timed<T>(
+  call: () => Promise<T>,
+): Promise<{ value: T; beforeMs: number; afterMs: number }> {
+  const beforeMs = Date.now();
+  const value = await call();
+  return { value, beforeMs, afterMs: Date.now() };
+}
+
+/** Asserts a time set during a call: within the call's window moved by `plusMs`. */
+export function assertDuring(
+  actual: number | null | undefined,
+  window: { beforeMs: number; afterMs: number },
+  plusMs: number,
+  label: string,
+) {
+  assert.ok(typeof actual === 'number', `${label}: expected a number, got ${actual}`);
+  const low = window.beforeMs + plusMs - CLOCK_SLACK_MS;
+  const high = window.afterMs + plusMs + CLOCK_SLACK_MS;
+  assert.ok(actual >= low && actual <= high, `${label}: ${actual} is outside [${low}, ${high}]`);
+}
 
 export function assertNear(actual: number | null | undefined, expected: number, label: string) {
   assert.ok(typeof actual === 'number', `${label}: expected a number, got ${actual}`);
@@ -115,13 +139,13 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
       await withBackend(
         {},
         async ({ backend }) => {
-          const before = Date.now();
-          const first = leased(await backend.tryAcquire('shop', none));
+          const call = await timed(() => backend.tryAcquire('shop', none));
+          const first = leased(call.value);
           const second = leased(await backend.tryAcquire('shop', none));
           const third = leased(await backend.tryAcquire('shop', none));
           assert.deepEqual([first.address, second.address, third.address], [A, B, C]);
           assert.equal(first.target, 'shop');
-          assertNear(first.acquiredAtMs, before, 'acquiredAtMs');
+          assertDuring(first.acquiredAtMs, call, 0, 'acquiredAtMs');
           assert.equal(first.expiresAtMs - first.acquiredAtMs, 5000);
           assert.equal(new Set([first.leaseId, second.leaseId, third.leaseId]).size, 3);
           const waiting = await backend.tryAcquire('shop', none);
@@ -174,11 +198,11 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
       await withBackend({ ips: [ip(A)], minRequestIntervalMs: 200 }, async ({ backend }) => {
         const lease = leased(await backend.tryAcquire('shop', none));
         await sleep(100);
-        const releasedAt = Date.now();
-        await backend.release(lease, { result: 'failure', cooldownFromRelease: true });
+        const cooldown = { result: 'failure', cooldownFromRelease: true } as const;
+        const call = await timed(() => backend.release(lease, cooldown));
         const waiting = await backend.tryAcquire('shop', none);
         if (waiting.kind !== 'wait') assert.fail('IP must cool down');
-        assertNear(waiting.readyAtMs, releasedAt + 200, 'readyAtMs');
+        assertDuring(waiting.readyAtMs, call, 200, 'readyAtMs');
       });
     });
 
@@ -217,13 +241,15 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         { ips: [ip(A)] },
         async ({ backend }) => {
           const lease = leased(await backend.tryAcquire('shop', none));
+          let call = await timed(() => backend.renew(lease));
           for (let i = 0; i < 4; i++) {
             await sleep(60);
-            assert.equal(await backend.renew(lease), true);
+            call = await timed(() => backend.renew(lease));
+            assert.equal(call.value, true);
           }
           assert.equal((await backend.tryAcquire('shop', none)).kind, 'wait');
           const [state] = await backend.snapshot('shop');
-          assertNear(state?.leaseExpiresAtMs, Date.now() + 150, 'renewed expiry');
+          assertDuring(state?.leaseExpiresAtMs, call, 150, 'renewed expiry');
           assert.equal((await backend.release(lease, success)).applied, true);
         },
         150,
@@ -253,8 +279,8 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         });
         const second = leased(await backend.tryAcquire('shop', others));
         assert.equal(second.address, A);
-        const releasedAt = Date.now();
-        assert.deepEqual(await backend.release(second, failure), {
+        const call = await timed(() => backend.release(second, failure));
+        assert.deepEqual(call.value, {
           failures: 2,
           quarantined: true,
           floorHeld: false,
@@ -269,7 +295,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         const states = await backend.snapshot('shop');
         assert.equal(states[0]?.status, 'quarantined');
         assert.equal(states[0]?.failures, 2);
-        assertNear(states[0]?.quarantinedUntilMs, releasedAt + 60_000, 'quarantinedUntilMs');
+        assertDuring(states[0]?.quarantinedUntilMs, call, 60_000, 'quarantinedUntilMs');
         const next = leased(await backend.tryAcquire('shop', new Set([B, C])));
         assert.notEqual(next.address, A);
       });
@@ -322,8 +348,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
       const spec = { ips: [ip(A), ip(B)], ipFailuresUntilQuarantine: 1, minActiveIps: 0 };
       await withBackend(spec, async ({ backend }) => {
         const a = leased(await backend.tryAcquire('shop', none));
-        const firstAt = Date.now();
-        await backend.release(a, failure);
+        const call = await timed(() => backend.release(a, failure));
         const b = leased(await backend.tryAcquire('shop', none));
         const result = await backend.release(b, failure);
         assert.equal(result.quarantined, true);
@@ -332,7 +357,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         if (waiting.kind !== 'wait') assert.fail('no IP may be leased');
         assert.equal(waiting.readyAtMs, null);
         assert.equal(waiting.inRotation, 0);
-        assertNear(waiting.nextQuarantineEndMs, firstAt + 60_000, 'nextQuarantineEndMs');
+        assertDuring(waiting.nextQuarantineEndMs, call, 60_000, 'nextQuarantineEndMs');
       });
     });
 
@@ -369,7 +394,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
       const spec = { ipFailuresUntilQuarantine: 1, minRequestIntervalMs: 300 };
       await withBackend(spec, async ({ backend }) => {
         const a = leased(await backend.tryAcquire('shop', none));
-        await backend.release(a, failure);
+        const call = await timed(() => backend.release(a, failure));
         leased(await backend.tryAcquire('shop', none));
         const c = leased(await backend.tryAcquire('shop', none));
         await backend.release(c, success);
@@ -377,7 +402,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         if (waiting.kind !== 'wait') assert.fail('every IP is busy');
         assertNear(waiting.readyAtMs, c.acquiredAtMs + 300, 'readyAtMs');
         assert.equal(waiting.inRotation, 2);
-        assertNear(waiting.nextQuarantineEndMs, a.acquiredAtMs + 60_000, 'quarantine end');
+        assertDuring(waiting.nextQuarantineEndMs, call, 60_000, 'quarantine end');
       });
     });
 

@@ -30,7 +30,11 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function startRig(targets: TargetConfig[], maxTagValues?: number): Promise<Rig> {
+async function startRig(
+  targets: TargetConfig[],
+  maxTagValues?: number,
+  refreshOnScrape = false,
+): Promise<Rig> {
   const events = new EventBus();
   const backend = new MemoryBackend({ events });
   await backend.start();
@@ -48,6 +52,7 @@ async function startRig(targets: TargetConfig[], maxTagValues?: number): Promise
     port: 0,
     registry: metrics.registry,
     logger: silent,
+    ...(refreshOnScrape ? { beforeScrape: metrics.refresh } : {}),
   });
   return {
     events,
@@ -73,7 +78,12 @@ const labelsOf = (config: { address: string; provider: string; region: string },
   region: config.region,
 });
 
-function attempt(targetName: string, via: typeof A, outcome: 'success' | 'rate_limited', durationMs: number) {
+function attempt(
+  targetName: string,
+  via: typeof A,
+  outcome: 'success' | 'rate_limited',
+  durationMs: number,
+) {
   return {
     ...labelsOf(via, targetName),
     requestId: 'r',
@@ -119,7 +129,12 @@ describe('metrics from a known event sequence', () => {
     events.emit('attempt_end', attempt('shop', B, 'success', 700));
     events.emit('request_end', requestEnd('shop', 200, 'batch'));
     events.emit('request_end', requestEnd('h1.nomatch.test', 503));
-    events.emit('retry', { ...labelsOf(A, 'shop'), requestId: 'r', attempt: 0, reason: 'status 429' });
+    events.emit('retry', {
+      ...labelsOf(A, 'shop'),
+      requestId: 'r',
+      attempt: 0,
+      reason: 'status 429',
+    });
     events.emit('retry_exhausted', { requestId: 'r', target: 'api', attempts: 3, lastError: 'x' });
     events.emit('queue_depth', { target: 'shop', depth: 4 });
     events.emit('queue_depth', { target: 'shop', depth: 2 });
@@ -130,11 +145,27 @@ describe('metrics from a known event sequence', () => {
     events.emit('ip_success', labelsOf(B, 'shop'));
     events.emit('quarantine', { ...labelsOf(A, 'shop'), failures: 3, quarantineMs: 60_000 });
     events.emit('ip_failure', { ...labelsOf(ip('10.9.9.9:1'), 'shop'), failures: 1 });
-    events.emit('quarantine', { ...labelsOf(ip('10.9.9.9:1'), 'shop'), failures: 3, quarantineMs: 1 });
+    events.emit('quarantine', {
+      ...labelsOf(ip('10.9.9.9:1'), 'shop'),
+      failures: 3,
+      quarantineMs: 1,
+    });
     const probe = { url: 'http://127.0.0.1/', status: 200 };
     events.emit('probe_result', { ...A, ...probe, ok: true, reason: null, durationMs: 120 });
-    events.emit('probe_result', { ...C, ...probe, ok: false, reason: 'timeout', durationMs: 10_000 });
-    events.emit('probe_result', { ...ip('10.9.9.9:1'), ...probe, ok: true, reason: null, durationMs: 1 });
+    events.emit('probe_result', {
+      ...C,
+      ...probe,
+      ok: false,
+      reason: 'timeout',
+      durationMs: 10_000,
+    });
+    events.emit('probe_result', {
+      ...ip('10.9.9.9:1'),
+      ...probe,
+      ok: true,
+      reason: null,
+      durationMs: 1,
+    });
     result = await rig.scrape();
   });
 
@@ -148,10 +179,22 @@ describe('metrics from a known event sequence', () => {
   test('requests_total per attempt and unmatched', () => {
     const name = 'proxy_hopper_requests_total';
     assert.equal(result.families.get(name)?.type, 'COUNTER');
-    assert.equal(sampleValue(result, name, { target: 'unmatched', outcome: 'no_match', tag: '' }), 1);
-    assert.equal(sampleValue(result, name, { target: 'unmatched', outcome: 'no_match', tag: 'x' }), 1);
-    assert.equal(sampleValue(result, name, { target: 'shop', outcome: 'rate_limited', tag: 'batch' }), 1);
-    assert.equal(sampleValue(result, name, { target: 'shop', outcome: 'success', tag: 'batch' }), 1);
+    assert.equal(
+      sampleValue(result, name, { target: 'unmatched', outcome: 'no_match', tag: '' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(result, name, { target: 'unmatched', outcome: 'no_match', tag: 'x' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(result, name, { target: 'shop', outcome: 'rate_limited', tag: 'batch' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(result, name, { target: 'shop', outcome: 'success', tag: 'batch' }),
+      1,
+    );
     assert.equal(labelSets(result, name).length, 4);
   });
 
@@ -171,8 +214,14 @@ describe('metrics from a known event sequence', () => {
 
   test('responses_total labels unknown targets unmatched', () => {
     const name = 'proxy_hopper_responses_total';
-    assert.equal(sampleValue(result, name, { target: 'shop', status_code: '200', tag: 'batch' }), 1);
-    assert.equal(sampleValue(result, name, { target: 'unmatched', status_code: '503', tag: '' }), 1);
+    assert.equal(
+      sampleValue(result, name, { target: 'shop', status_code: '200', tag: 'batch' }),
+      1,
+    );
+    assert.equal(
+      sampleValue(result, name, { target: 'unmatched', status_code: '503', tag: '' }),
+      1,
+    );
     assert.equal(labelSets(result, name).length, 2);
     assert.ok(!result.text.includes('nomatch.test'));
   });
@@ -197,7 +246,10 @@ describe('metrics from a known event sequence', () => {
   test('per-ip series for configured ips only', () => {
     assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', labelsOf(A, 'shop')), 3);
     assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', labelsOf(B, 'shop')), 0);
-    assert.equal(sampleValue(result, 'proxy_hopper_ip_quarantine_events_total', labelsOf(A, 'shop')), 1);
+    assert.equal(
+      sampleValue(result, 'proxy_hopper_ip_quarantine_events_total', labelsOf(A, 'shop')),
+      1,
+    );
     assert.equal(labelSets(result, 'proxy_hopper_ip_quarantine_events_total').length, 1);
     assert.ok(!result.text.includes('10.9.9.9'));
   });
@@ -206,7 +258,10 @@ describe('metrics from a known event sequence', () => {
     const a = { address: A.address, provider: 'acme', region: 'eu' };
     const c = { address: C.address, provider: '', region: '' };
     assert.equal(sampleValue(result, 'proxy_hopper_probe_success_total', a), 1);
-    assert.equal(sampleValue(result, 'proxy_hopper_probe_failure_total', { ...c, reason: 'timeout' }), 1);
+    assert.equal(
+      sampleValue(result, 'proxy_hopper_probe_failure_total', { ...c, reason: 'timeout' }),
+      1,
+    );
     assert.equal(sampleValue(result, 'proxy_hopper_ip_reachable', a), 1);
     assert.equal(sampleValue(result, 'proxy_hopper_ip_reachable', c), 0);
     const duration = findSample(result, 'proxy_hopper_probe_duration_seconds', a);
@@ -250,7 +305,12 @@ describe('tag label bounds', () => {
       assert.equal(seriesBefore, 0);
       for (let i = 0; i < 10_000; i += 1) {
         const url = `https://h${i}.nomatch.test/p/${i}`;
-        rig.events.emit('request_unmatched', { requestId: `u${i}`, method: 'GET', url, tag: `s${i}` });
+        rig.events.emit('request_unmatched', {
+          requestId: `u${i}`,
+          method: 'GET',
+          url,
+          tag: `s${i}`,
+        });
         rig.events.emit('request_end', { ...requestEnd(`h${i}.nomatch.test`, 503), tag: `s${i}` });
       }
       const result = await rig.scrape();
@@ -259,7 +319,10 @@ describe('tag label bounds', () => {
       const other = { target: 'unmatched', outcome: 'no_match', tag: '__other__' };
       assert.equal(sampleValue(result, 'proxy_hopper_requests_total', other), 9000);
       assert.ok(!result.text.includes('nomatch.test'));
-      assert.ok(Buffer.byteLength(result.text) < 400 * 1024, `body ${Buffer.byteLength(result.text)} bytes`);
+      assert.ok(
+        Buffer.byteLength(result.text) < 400 * 1024,
+        `body ${Buffer.byteLength(result.text)} bytes`,
+      );
     } finally {
       await rig.close();
     }
@@ -285,9 +348,15 @@ describe('pool gauges from snapshots', () => {
       assert.equal(sampleValue(result, 'proxy_hopper_ips_in_rotation', { target: 'shop' }), 1);
       const quarantined = first.lease.address === A.address ? A : B;
       const leased = quarantined === A ? B : A;
-      assert.equal(sampleValue(result, 'proxy_hopper_ip_quarantined', labelsOf(quarantined, 'shop')), 1);
+      assert.equal(
+        sampleValue(result, 'proxy_hopper_ip_quarantined', labelsOf(quarantined, 'shop')),
+        1,
+      );
       assert.equal(sampleValue(result, 'proxy_hopper_ip_quarantined', labelsOf(leased, 'shop')), 0);
-      assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', labelsOf(quarantined, 'shop')), 1);
+      assert.equal(
+        sampleValue(result, 'proxy_hopper_ip_failure_count', labelsOf(quarantined, 'shop')),
+        1,
+      );
     } finally {
       await rig.close();
     }
@@ -300,11 +369,21 @@ describe('pool gauges from snapshots', () => {
     try {
       rig.events.emit('quarantine', { ...labelsOf(C, 'shop'), failures: 1, quarantineMs: 60_000 });
       rig.events.emit('attempt_end', attempt('other', A, 'success', 10));
-      rig.events.emit('probe_result', { ...C, url: 'http://p/', status: 200, ok: true, reason: null, durationMs: 5 });
+      rig.events.emit('probe_result', {
+        ...C,
+        url: 'http://p/',
+        status: 200,
+        ok: true,
+        reason: null,
+        durationMs: 5,
+      });
       await rig.metrics.refresh();
       const before = await rig.scrape();
       assert.equal(sampleValue(before, 'proxy_hopper_available_ips', { target: 'other' }), 3);
-      assert.equal(sampleValue(before, 'proxy_hopper_ip_quarantine_events_total', labelsOf(C, 'shop')), 1);
+      assert.equal(
+        sampleValue(before, 'proxy_hopper_ip_quarantine_events_total', labelsOf(C, 'shop')),
+        1,
+      );
 
       const shopSmaller = target('shop', [A, B]);
       await rig.backend.syncTarget(poolSpec(shopSmaller));
@@ -326,9 +405,31 @@ describe('pool gauges from snapshots', () => {
       await rig.backend.syncTarget(poolSpec(shopFull));
       await rig.metrics.refresh();
       const readded = await rig.scrape();
-      assert.equal(sampleValue(readded, 'proxy_hopper_ip_quarantine_events_total', labelsOf(C, 'shop')), undefined);
+      assert.equal(
+        sampleValue(readded, 'proxy_hopper_ip_quarantine_events_total', labelsOf(C, 'shop')),
+        undefined,
+      );
       assert.equal(sampleValue(readded, 'proxy_hopper_ip_quarantined', labelsOf(C, 'shop')), 0);
       assert.equal(sampleValue(readded, 'proxy_hopper_available_ips', { target: 'shop' }), 3);
+    } finally {
+      await rig.close();
+    }
+  });
+});
+
+describe('refresh on scrape', () => {
+  test('scrape sees a removed target gone', async () => {
+    const shop = target('shop', [A]);
+    const api = target('api', [B]);
+    const rig = await startRig([shop, api], undefined, true);
+    try {
+      const first = await rig.scrape();
+      assert.equal(sampleValue(first, 'proxy_hopper_available_ips', { target: 'api' }), 1);
+      assert.equal(sampleValue(first, 'proxy_hopper_available_ips', { target: 'shop' }), 1);
+      rig.setTargets([shop]);
+      const second = await rig.scrape();
+      assert.equal(sampleValue(second, 'proxy_hopper_available_ips', { target: 'api' }), undefined);
+      assert.equal(sampleValue(second, 'proxy_hopper_available_ips', { target: 'shop' }), 1);
     } finally {
       await rig.close();
     }

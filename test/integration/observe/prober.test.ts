@@ -99,7 +99,10 @@ describe('prober against real upstream proxies', () => {
         [false, 'timeout', null],
       ]);
       const hang = results[5];
-      assert.ok(hang && hang.durationMs >= 450 && hang.durationMs < 2000, `took ${hang?.durationMs}`);
+      assert.ok(
+        hang && hang.durationMs >= 450 && hang.durationMs < 2000,
+        `took ${hang?.durationMs}`,
+      );
       assert.equal(results[0]?.provider, 'chain');
       assert.equal(results[0]?.region, 'lo');
       assert.equal(results[0]?.address, `127.0.0.1:${good.port}`);
@@ -162,6 +165,29 @@ describe('prober against real upstream proxies', () => {
         results.map((event) => event.status),
         [200, 201, 200],
       );
+    } finally {
+      await proxy.close(true);
+    }
+  });
+
+  test('stop cancels a hanging probe', async () => {
+    const proxy = await startProxy();
+    try {
+      const events = new EventBus();
+      const results = collect(events);
+      const prober = createProber({
+        settings: settings([`${targets.httpOrigin}/hang`], { probeTimeoutMs: 20_000 }),
+        targets: () => [target('t', [proxyIp(proxy.port)])],
+        events,
+        logger: silent,
+      });
+      prober.start();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const startedAt = Date.now();
+      await prober.stop();
+      const stopMs = Date.now() - startedAt;
+      assert.ok(stopMs < 2000, `stop took ${stopMs} ms`);
+      assert.equal(results.length, 0);
     } finally {
       await proxy.close(true);
     }

@@ -5,6 +5,8 @@
 import { send, type ClientResponse, type SendOptions } from '../../helpers/clients.js';
 import { DEFAULT_PROXY_USER, type ProxyUser } from '../../helpers/squid.js';
 import type { SeenRequest } from '../../helpers/targets.js';
+import type { TestHopper } from '../../helpers/proxy-hopper.js';
+import type { EventMap, EventName } from '../../../src/observe/events.js';
 
 export interface ProviderDocument {
   name: string;
@@ -94,4 +96,32 @@ export function minGapMs(requests: SeenRequest[]): number {
     for (let i = 1; i < list.length; i++) smallest = Math.min(smallest, (list[i] as number) - (list[i - 1] as number));
   }
   return smallest;
+}
+
+/** Collects every payload of `event` that the hopper publishes from now on. */
+export function recordEvents<K extends EventName>(hopper: TestHopper, event: K): EventMap[K][] {
+  const payloads: EventMap[K][] = [];
+  hopper.running.events.on(event, (payload) => payloads.push(payload));
+  return payloads;
+}
+
+/** Resolves with the first future payload of `event` that matches, or rejects after the bound. */
+export function nextEvent<K extends EventName>(
+  hopper: TestHopper,
+  event: K,
+  match: (payload: EventMap[K]) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<EventMap[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no ${event} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = hopper.running.events.on(event, (payload) => {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(payload);
+    });
+  });
 }

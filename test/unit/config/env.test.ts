@@ -71,6 +71,7 @@ describe('server env priority', () => {
         PROXY_HOPPER_DEBUG_BACKEND: 'true',
       },
     });
+
     assert.equal(config.server.host, '127.0.0.2');
     assert.equal(config.server.logLevel, 'WARNING');
     assert.equal(config.server.logFormat, 'json');
@@ -79,6 +80,7 @@ describe('server env priority', () => {
     assert.equal(config.server.metrics, true);
     assert.equal(config.server.admin, true);
     assert.equal(config.server.probe, false);
+
     assert.equal(config.server.probeIntervalMs, 2500);
     assert.equal(config.server.probeTimeoutMs, 500);
     assert.deepEqual(config.server.probeUrls, ['http://127.0.0.1:1/a', 'http://127.0.0.1:2/b']);

@@ -29,7 +29,7 @@ export function issuesOf(yaml: string, options: ParseOptions = {}): string[] {
   assert.fail('expected the config to be rejected');
 }
 
-/** A config equal to `config` with compiled regexes replaced by their source, for deepEqual. */
+/** Replaces compiled regexes by `source/flags` strings, so two configs compare with deepEqual. */
 export function comparable(config: Config): unknown {
   return {
     ...config,

@@ -71,6 +71,12 @@ describe('json format', () => {
     assert.equal(record?.message, 'request finished');
   });
 
+  test('child name written once', () => {
+    const { logger, lines } = capture();
+    logger.child({ logger: 'proxy_hopper.pool' }).info('x');
+    assert.equal(lines[0]?.split('"logger"').length, 2);
+  });
+
   test('errors go under err with type message stack', () => {
     const { logger, records } = capture();
     const err = Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' });
@@ -126,7 +132,9 @@ describe('redaction', () => {
         },
         auth: { apiKeys: [{ name: 'ci', key: 'api-key-value-9' }] },
         oidc: { provider: { clientSecret: 'client-secret-7' } },
-        config: { auth: { jwtSecret: 'jwt-secret-5', users: [{ passwordHash: 'hash-$2b$10$xyz' }] } },
+        config: {
+          auth: { jwtSecret: 'jwt-secret-5', users: [{ passwordHash: 'hash-$2b$10$xyz' }] },
+        },
         a: { b: { c: { token: 'deep-token-4' } } },
         apiKey: 'api-key-value-9',
       },
@@ -165,7 +173,10 @@ describe('redaction', () => {
     );
     assert.equal(redactUrl('https://example.test/p@q'), 'https://example.test/p@q');
     assert.equal(redactUrl('no url here'), 'no url here');
-    assert.equal(redactUrl('see redis://:pw@127.0.0.1:6379/0 now'), 'see redis://[REDACTED]@127.0.0.1:6379/0 now');
+    assert.equal(
+      redactUrl('see redis://:pw@127.0.0.1:6379/0 now'),
+      'see redis://[REDACTED]@127.0.0.1:6379/0 now',
+    );
   });
 });
 
@@ -174,7 +185,9 @@ describe('text format', () => {
 
   test('line shape and padded level', () => {
     const { logger, lines } = capture('TRACE', 'text');
-    logger.child({ logger: 'proxy_hopper.pool' }).warn({ target: 'shop', failures: 3 }, 'ip quarantined');
+    logger
+      .child({ logger: 'proxy_hopper.pool' })
+      .warn({ target: 'shop', failures: 3 }, 'ip quarantined');
     assert.equal(lines.length, 1);
     const match = LINE.exec(lines[0] ?? '');
     assert.ok(match, `unexpected line: ${lines[0]}`);
@@ -186,7 +199,10 @@ describe('text format', () => {
   test('values with spaces are quoted', () => {
     const { logger, lines } = capture('INFO', 'text');
     logger.info({ reason: 'connect refused', nested: { a: 1 } }, 'x');
-    assert.match(lines[0] ?? '', /\[INFO {4}\] proxy_hopper: x reason="connect refused" nested=\{"a":1\}\n$/);
+    assert.match(
+      lines[0] ?? '',
+      /\[INFO {4}\] proxy_hopper: x reason="connect refused" nested=\{"a":1\}\n$/,
+    );
   });
 
   test('error summary and stack on ERROR only', () => {

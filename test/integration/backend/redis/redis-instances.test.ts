@@ -36,11 +36,15 @@ async function pair(keyPrefix: string, leaseTtlMs = 2000): Promise<[RedisBackend
 }
 
 describe('Redis backend across instances', () => {
-  test('never lease one IP twice', async () => {
+  test('never lease one IP twice', async (t) => {
     const intervalMs = 30;
     const [first, second] = await pair('exclusive');
+    t.after(() => Promise.all([first.stop(), second.stop()]));
     const spec = poolSpec({ minRequestIntervalMs: intervalMs });
     await Promise.all([first.syncTarget(spec), second.syncTarget(spec)]);
+    // Replies teach each backend its Redis clock offset; a warm estimate keeps times steady.
+    for (let i = 0; i < 50; i++)
+      await Promise.all([first.snapshot('shop'), second.snapshot('shop')]);
 
     const holders = new Map<string, Lease>();
     const starts = new Map<string, number[]>();
@@ -76,17 +80,16 @@ describe('Redis backend across instances', () => {
     assert.ok(cycles >= 200, `only ${cycles} cycles within 20 s`);
     assert.ok((perInstance[0] ?? 0) > 0, 'the first instance leased IPs');
     assert.ok((perInstance[1] ?? 0) > 0, 'the second instance leased IPs');
-    // acquiredAtMs is Redis time moved onto the local clock per reply, so allow a few ms.
+    // acquiredAtMs is Redis time moved onto the local clock by an estimated offset.
     for (const [address, times] of starts) {
       const sorted = [...times].sort((a, b) => a - b);
       const gaps = sorted.slice(1).map((time, i) => time - (sorted[i] ?? 0));
       const smallest = Math.min(...gaps);
-      assert.ok(smallest >= intervalMs - 5, `${address}: starts only ${smallest} ms apart`);
+      assert.ok(smallest >= intervalMs - 3, `${address}: starts only ${smallest} ms apart`);
     }
-    await Promise.all([first.stop(), second.stop()]);
   });
 
-  test('killed holder loses the IP after TTL', async () => {
+  test('killed holder loses the IP after TTL', async (t) => {
     const leaseTtlMs = 300;
     const fixture = fileURLToPath(new URL('./hold-lease.fixture.ts', import.meta.url));
     const child = spawn(
@@ -101,6 +104,7 @@ describe('Redis backend across instances', () => {
       await stopChild(child, true);
 
       const survivor = fastBackend({ url: server.url, keyPrefix: 'crash', leaseTtlMs });
+      t.after(() => survivor.stop());
       await survivor.start();
       await survivor.syncTarget(poolSpec({ target: 'crash', ips: [ip('10.0.0.9:3128')] }));
       const waiting = await survivor.tryAcquire('crash', none);
@@ -113,14 +117,14 @@ describe('Redis backend across instances', () => {
       const lease = leased(await survivor.tryAcquire('crash', none));
       assert.equal(lease.address, '10.0.0.9:3128');
       assert.ok(Date.now() >= held.lease.expiresAtMs - 15);
-      await survivor.stop();
     } finally {
       await stopChild(child, true);
     }
   });
 
-  test('release wakes the other instance', async () => {
+  test('release wakes the other instance', async (t) => {
     const [first, second] = await pair('wake');
+    t.after(() => Promise.all([first.stop(), second.stop()]));
     await first.syncTarget(poolSpec());
     await second.syncTarget(poolSpec());
     await sleep(30);
@@ -128,19 +132,17 @@ describe('Redis backend across instances', () => {
     const woke = nextWake(second, 'shop', 2000);
     await first.release(lease, success);
     assert.equal(await woke, 'shop');
-    await Promise.all([first.stop(), second.stop()]);
   });
 
-  test('quarantine is shared, events local', async () => {
-    const [first, second] = await pair('shared');
+  test('quarantine is shared, events local', async (t) => {
     const firstBus = new EventBus();
     const secondBus = new EventBus();
     const names = ['quarantine', 'ip_failure'] as const;
     const firstEvents = recordEvents(firstBus, [...names]);
     const secondEvents = recordEvents(secondBus, [...names]);
-    await Promise.all([first.stop(), second.stop()]);
     const a = fastBackend({ url: server.url, keyPrefix: 'shared', events: firstBus });
     const b = fastBackend({ url: server.url, keyPrefix: 'shared', events: secondBus });
+    t.after(() => Promise.all([a.stop(), b.stop()]));
     await Promise.all([a.start(), b.start()]);
     const spec = poolSpec({ ipFailuresUntilQuarantine: 1 });
     await Promise.all([a.syncTarget(spec), b.syncTarget(spec)]);
@@ -155,11 +157,11 @@ describe('Redis backend across instances', () => {
       ['ip_failure', 'quarantine'],
     );
     assert.deepEqual(secondEvents, []);
-    await Promise.all([a.stop(), b.stop()]);
   });
 
-  test('second sync keeps leases of others', async () => {
+  test('second sync keeps leases of others', async (t) => {
     const [first, second] = await pair('resync');
+    t.after(() => Promise.all([first.stop(), second.stop()]));
     await first.syncTarget(poolSpec());
     const lease = leased(await first.tryAcquire('shop', none));
     await second.syncTarget(poolSpec());
@@ -168,6 +170,5 @@ describe('Redis backend across instances', () => {
     assert.equal(states[0]?.status, 'leased');
     assert.equal(leased(await second.tryAcquire('shop', none)).address, '10.0.0.2:3128');
     assert.equal((await first.release(lease, success)).applied, true);
-    await Promise.all([first.stop(), second.stop()]);
   });
 });

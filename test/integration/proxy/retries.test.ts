@@ -1,0 +1,163 @@
+// Retries on another IP, quarantine and its release, the minActiveIps floor, and the statuses
+// that are passed through without a retry. All upstreams are real squids with basic auth.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { header, json } from '../../helpers/clients.js';
+import { freePort } from '../../helpers/ports.js';
+import { startHopper } from '../../helpers/proxy-hopper.js';
+import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
+import { startSquids, type SquidPeer } from '../../helpers/squid.js';
+import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
+import { nextEvent, provider, recordEvents, remotes, singleTargetConfig, viaHopper } from './fixture.js';
+
+describe('retries and quarantine', () => {
+  let targets: TargetServers;
+  let squids: SquidPeer[];
+  let deadAddress: string;
+
+  before(async () => {
+    targets = await startTargets();
+    registerCleanup(() => targets.close());
+    squids = await startSquids(3);
+    deadAddress = `127.0.0.1:${await freePort()}`;
+  });
+
+  after(cleanupAll);
+
+  const squidAddresses = (): string[] => squids.map((squid) => squid.address());
+
+  test('retries a 503 on another IP', async () => {
+    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses())));
+    const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/fail-first/1/r503');
+    assert.equal(response.status, 200);
+    const seen = remotes(targets.seen('/fail-first/1/r503'));
+    assert.equal(seen.length, 2);
+    assert.notEqual(seen[0], seen[1]);
+    assert.equal(json<EchoBody>(response).remote, seen[1]);
+    await hopper.stop();
+  });
+
+  test('retries a dead upstream on another IP', async () => {
+    const config = singleTargetConfig(provider('s', [deadAddress, (squids[0] as SquidPeer).address()]), {
+      ipFailuresUntilQuarantine: 100,
+    });
+    const hopper = await startHopper(config);
+    const attempts = recordEvents(hopper, 'attempt_end');
+    for (let i = 0; i < 4; i++) {
+      const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/dead/${i}`);
+      assert.equal(response.status, 200);
+      assert.equal(json<EchoBody>(response).remote, '127.0.0.2');
+    }
+    const deadAttempts = attempts.filter((attempt) => attempt.address === deadAddress);
+    assert.ok(deadAttempts.length >= 1, 'no attempt went to the dead upstream');
+    for (const attempt of deadAttempts) assert.equal(attempt.outcome, 'connection_error');
+    // Every request that first hit the dead IP was retried on the live one.
+    for (const attempt of deadAttempts) {
+      const later = attempts.filter((other) => other.requestId === attempt.requestId && other.attempt > attempt.attempt);
+      assert.deepEqual(
+        later.map((other) => [other.address, other.outcome]),
+        [[(squids[0] as SquidPeer).address(), 'success']],
+      );
+    }
+    await hopper.stop();
+  });
+
+  test('quarantines after the failure threshold and releases later', async () => {
+    const config = singleTargetConfig(provider('s', [deadAddress, (squids[0] as SquidPeer).address()]), {
+      ipFailuresUntilQuarantine: 2,
+      quarantineTime: '300ms',
+      minActiveIps: 1,
+    });
+    const hopper = await startHopper(config);
+    const attempts = recordEvents(hopper, 'attempt_end');
+    const quarantined = nextEvent(hopper, 'quarantine', (event) => event.address === deadAddress);
+    for (let i = 0; i < 6 && attempts.filter((a) => a.address === deadAddress).length < 2; i++) {
+      const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/q/${i}`);
+      assert.equal(response.status, 200);
+    }
+    const event = await quarantined;
+    const quarantinedAtMs = Date.now();
+    assert.equal(event.failures, 2);
+    assert.equal(event.quarantineMs, 300);
+    assert.equal(attempts.filter((a) => a.address === deadAddress).length, 2);
+    const states = await hopper.running.backend.snapshot('t');
+    assert.equal(states.find((state) => state.address === deadAddress)?.status, 'quarantined');
+
+    const released = await nextEvent(hopper, 'quarantine_release', (e) => e.address === deadAddress, 6000);
+    assert.equal(released.target, 't');
+    const heldMs = Date.now() - quarantinedAtMs;
+    assert.ok(heldMs >= 250, `released after ${heldMs} ms`);
+    const after = await hopper.running.backend.snapshot('t');
+    assert.notEqual(after.find((state) => state.address === deadAddress)?.status, 'quarantined');
+    await hopper.stop();
+  });
+
+  test('keeps minActiveIps in rotation when the target is down', async () => {
+    const downOrigin = `http://127.0.0.1:${await freePort()}`;
+    const config = singleTargetConfig(provider('s', squidAddresses()), {
+      ipFailuresUntilQuarantine: 1,
+      quarantineTime: '30s',
+      minActiveIps: 1,
+      numRetries: 2,
+    });
+    const hopper = await startHopper(config);
+    const floor = hopper.waitForLog(
+      (line) => line.message === 'quarantine skipped to keep minActiveIps in rotation',
+    );
+    const response = await viaHopper(hopper.proxyPort, downOrigin, '/down');
+    // squid answers 503 when it cannot reach the target, and 503 is retriable.
+    assert.equal(response.status, 503);
+    assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');
+    assert.equal(json(response).retries_attempted, 2);
+    const line = await floor;
+    assert.equal(line.level, 'WARNING');
+    assert.equal(line.minActiveIps, 1);
+    assert.equal(line.activeIps, 1);
+    const states = await hopper.running.backend.snapshot('t');
+    assert.deepEqual(
+      states.map((state) => state.status === 'quarantined').sort(),
+      [false, true, true],
+    );
+    await hopper.stop();
+  });
+
+  test('passes a 500 through without retry', async () => {
+    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses())));
+    const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/status/500?k=pass500');
+    assert.equal(response.status, 500);
+    assert.deepEqual(json(response), { status: 500 });
+    assert.equal(header(response, 'x-proxy-hopper-error'), undefined);
+    assert.equal(targets.seen('/status/500?k=pass500').length, 1);
+    await hopper.stop();
+  });
+
+  test('X-Proxy-Hopper-Retries 0 disables retries', async () => {
+    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }));
+    const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/status/503?k=noretry', {
+      headers: { 'x-proxy-hopper-retries': '0' },
+    });
+    assert.equal(response.status, 503);
+    assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');
+    const body = json(response);
+    assert.equal(body.error, 'upstream_error');
+    assert.equal(body.retries_attempted, 0);
+    assert.equal(body.retries_allowed, 0);
+    assert.equal(targets.seen('/status/503?k=noretry').length, 1);
+    await hopper.stop();
+  });
+
+  test('invalid X-Proxy-Hopper-Retries values are ignored', async () => {
+    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }));
+    for (const value of ['-1', 'abc']) {
+      const path = `/status/503?k=ignored${value}`;
+      const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, path, {
+        headers: { 'x-proxy-hopper-retries': value },
+      });
+      assert.equal(response.status, 503);
+      assert.equal(json(response).retries_allowed, 2);
+      assert.equal(targets.seen(path).length, 3);
+      assert.equal(new Set(remotes(targets.seen(path))).size, 3);
+    }
+    await hopper.stop();
+  });
+});
