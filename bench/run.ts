@@ -5,11 +5,11 @@
  * without errors. It exits 1 otherwise and writes no report. Progress goes to stderr, the
  * summary to stdout.
  *
- * Options: --smoke, --duration <s>, --rounds <n>, --warmup <s>, --cases <id,id,...>, --connections
- * <n,n,...>, --sizes <small,large>, --no-build, --profile (run the systems under test with
- * --cpu-prof and print where their time goes), and --render <run.json>. The last one writes
- * BENCHMARKS.md and docs/bench.svg again from a saved run, for example after editing
- * bench/analysis.md.
+ * Options: --smoke, --duration <s>, --rounds <n>, --warmup <s>, --cases <id,id,...>,
+ * --connections <n,n,...>, --sizes <small,large>, --no-build, --profile (run the systems
+ * under test with --cpu-prof and print where their time goes), --keep (keep the scratch dir
+ * with every config and log), and --render <run.json>. The last one writes BENCHMARKS.md and
+ * docs/bench.svg again from a saved run, for example after editing bench/analysis.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,6 +46,8 @@ interface Options {
   connections: number[];
   sizes: BodySize[];
   renderFrom: string | null;
+  /** Keep the scratch dir (configs and logs of every process) after a successful run. */
+  keepScratch: boolean;
 }
 
 function parseConnections(text: string | undefined): number[] | null {
@@ -66,6 +68,33 @@ function parseSizes(text: string | undefined): BodySize[] | null {
   return sizes as BodySize[];
 }
 
+/** Parses a whole-number option, or returns `fallback` when the option is absent. */
+function wholeNumber(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  range: [number, number],
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  const [min, max] = range;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${flag} must be a whole number from ${min} to ${max}, got ${text}`);
+  }
+  return value;
+}
+
+function parseCases(text: string | undefined): BenchCase[] | null {
+  if (text === undefined) return null;
+  const ids = text.split(',').map((id) => id.trim());
+  const unknown = ids.filter((id) => !ALL_CASES.some((entry) => entry.id === id));
+  if (unknown.length > 0) {
+    const known = ALL_CASES.map((entry) => entry.id).join(', ');
+    throw new Error(`unknown case ${unknown.join(', ')} in --cases; known cases: ${known}`);
+  }
+  return ALL_CASES.filter((entry) => ids.includes(entry.id));
+}
+
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -75,48 +104,30 @@ function parseOptions(argv: string[]): Options {
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       cases: { type: 'string' },
+      connections: { type: 'string' },
+      sizes: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       render: { type: 'string' },
-      connections: { type: 'string' },
-      sizes: { type: 'string' },
+      keep: { type: 'boolean', default: false },
     },
   });
   const smoke = values.smoke ?? false;
-  const durationSec = Number(values.duration ?? (smoke ? 1 : 5));
-  const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) {
-    throw new Error(`--rounds must be a whole number from 1 to 9, got ${values.rounds}`);
-  }
-  const warmupSec = Number(values.warmup ?? (smoke ? 0 : 2));
-  if (!Number.isInteger(durationSec) || durationSec < 1 || durationSec > 120) {
-    throw new Error(
-      `--duration must be a whole number of seconds from 1 to 120, got ${values.duration}`,
-    );
-  }
-  if (!Number.isInteger(warmupSec) || warmupSec < 0 || warmupSec > 60) {
-    throw new Error(
-      `--warmup must be a whole number of seconds from 0 to 60, got ${values.warmup}`,
-    );
-  }
-  const ids = values.cases?.split(',').map((id) => id.trim()) ?? null;
-  const unknown = ids?.filter((id) => !ALL_CASES.some((entry) => entry.id === id)) ?? [];
-  if (unknown.length > 0) {
-    const known = ALL_CASES.map((entry) => entry.id).join(', ');
-    throw new Error(`unknown case ${unknown.join(', ')} in --cases; known cases: ${known}`);
-  }
+  const cases = parseCases(values.cases);
+  const narrowed = cases !== null || values.connections !== undefined || values.sizes !== undefined;
   return {
     smoke,
-    durationSec,
-    warmupSec,
-    rounds,
-    cases: ids ? ALL_CASES.filter((entry) => ids.includes(entry.id)) : ALL_CASES,
-    fullMatrix: ids === null && values.connections === undefined && values.sizes === undefined,
+    durationSec: wholeNumber('--duration', values.duration, smoke ? 1 : 3, [1, 120]),
+    warmupSec: wholeNumber('--warmup', values.warmup, smoke ? 0 : 2, [0, 60]),
+    rounds: wholeNumber('--rounds', values.rounds, smoke ? 1 : 5, [1, 9]),
+    cases: cases ?? ALL_CASES,
+    fullMatrix: !narrowed,
     profile: values.profile ?? false,
     build: !(values['no-build'] ?? false),
     connections: parseConnections(values.connections) ?? (smoke ? [8] : [1, 64]),
     sizes: parseSizes(values.sizes) ?? (smoke ? ['small'] : ['small', 'large']),
     renderFrom: values.render ?? null,
+    keepScratch: values.keep ?? false,
   };
 }
 
@@ -201,6 +212,11 @@ function writeReports(run: BenchRun): void {
   }
 }
 
+function removeScratch(options: Options, dir: string): void {
+  if (options.keepScratch) progress(`scratch dir kept: ${dir}`);
+  else fs.rmSync(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (options.renderFrom !== null) {
@@ -211,7 +227,10 @@ async function main(): Promise<number> {
   ensureBuild(options);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-hopper-bench-'));
   const cpuProfileDir = options.profile ? path.join(resultsDir, 'profiles') : null;
-  if (cpuProfileDir) fs.mkdirSync(cpuProfileDir, { recursive: true });
+  if (cpuProfileDir) {
+    fs.rmSync(cpuProfileDir, { recursive: true, force: true });
+    fs.mkdirSync(cpuProfileDir, { recursive: true });
+  }
 
   const upstreamPorts = Math.max(...options.connections);
   progress(
@@ -242,6 +261,7 @@ async function main(): Promise<number> {
       cases: options.cases,
       durationSec: options.durationSec,
       warmupSec: options.warmupSec,
+      rounds: options.rounds,
     });
   } finally {
     run.loadAverageAtEnd = readLoadAverage();
@@ -261,14 +281,14 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(`bench smoke: ${run.cells.length} cells OK`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(options, dir);
     return 0;
   }
   const saved = saveRun(run);
   progress(`figures saved to ${saved}`);
   if (options.fullMatrix) writeReports(run);
   else progress('--cases, --connections or --sizes given, so BENCHMARKS.md is left as it is');
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeScratch(options, dir);
   return 0;
 }
 

@@ -155,9 +155,9 @@ export async function runCases(
               continue;
             }
             const leftSec = (total - done + 1) * durationSec;
-            const what = `${entry.label}, ${connections} conn, ${SIZE_LABEL[size]}, round ${round}/${rounds}`;
+            const cellName = `${entry.label}, ${connections} conn, ${SIZE_LABEL[size]}, round ${round}/${rounds}`;
             progress(
-              `[${done}/${total}] ${what}: ${durationSec} s (about ${leftSec} s of load left)`,
+              `[${done}/${total}] ${cellName}: ${durationSec} s (about ${leftSec} s of load left)`,
             );
             const cell = await measureCell(
               env,

@@ -1,8 +1,8 @@
 /**
  * Proxy Hopper cases: the real CLI (`node bin/proxy-hopper.js run --config <yaml>`) in a child
  * process, in front of the same squid ports and target as the baseline. One target matches the
- * bench origin; its pool holds every squid port, and `minRequestInterval: 0` lets every IP take
- * requests back to back, so the measured cost is Proxy Hopper's own.
+ * bench origin and its pool contains every squid port. `minRequestInterval: 0` lets every IP
+ * take requests back to back, so the measured cost is Proxy Hopper's own.
  */
 import fs from 'node:fs';
 import http from 'node:http';

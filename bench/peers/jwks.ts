@@ -1,7 +1,7 @@
 /**
  * A minimal OIDC issuer for the auth case: node:http serving the discovery document and a JWKS
  * with one RS256 key, plus one access token signed with that key. Proxy Hopper fetches the
- * JWKS once and caches it, so this server sees almost no traffic during a run.
+ * JWKS once and caches it, so this server gets almost no requests during a run.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -96,18 +96,18 @@ export async function spawnChild(spec: ChildSpec): Promise<BenchChild> {
  * when `child` exits, with the child's log tail in the message.
  */
 export async function waitUntil(
-  what: string,
+  name: string,
   check: () => Promise<boolean>,
   options: { timeoutMs: number; intervalMs?: number; child?: BenchChild },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   while (Date.now() < deadline) {
     if (options.child && !options.child.isRunning) {
-      throw new Error(`${what}: process exited during start. Log:\n${options.child.logTail()}`);
+      throw new Error(`${name}: process exited during start. Log:\n${options.child.logTail()}`);
     }
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
   }
   const log = options.child ? ` Log:\n${options.child.logTail()}` : '';
-  throw new Error(`${what}: not ready after ${options.timeoutMs} ms.${log}`);
+  throw new Error(`${name}: not ready after ${options.timeoutMs} ms.${log}`);
 }

@@ -1,6 +1,6 @@
 /**
- * The origin server behind every case: node:http on 127.0.0.1 that answers `GET /small` with
- * 1 KiB and `GET /large` with 1 MiB of fixed bytes, with Content-Length and keep-alive.
+ * The origin server behind every case: node:http on 127.0.0.1 that returns 1 KiB of fixed
+ * bytes for `GET /small` and 1 MiB for `GET /large`, with Content-Length and keep-alive.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,14 +16,19 @@ export interface TargetServer {
   close(): Promise<void>;
 }
 
+const SIZE_BY_PATH = new Map<string, BodySize>([
+  ['/small', 'small'],
+  ['/large', 'large'],
+]);
+
 export async function startTarget(): Promise<TargetServer> {
   const bodies: Record<BodySize, Buffer> = {
     small: Buffer.alloc(BODY_BYTES.small, 'a'),
     large: Buffer.alloc(BODY_BYTES.large, 'b'),
   };
   const server = http.createServer((req, res) => {
-    const size = req.url === '/large' ? 'large' : req.url === '/small' ? 'small' : null;
-    if (size === null) {
+    const size = SIZE_BY_PATH.get(req.url ?? '');
+    if (size === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 9 });
       res.end('not found');
       return;

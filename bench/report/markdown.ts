@@ -30,7 +30,7 @@ function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
   const figures = cell.figures;
   if (figures === null) {
     const reason = (cell.error ?? 'not measured').split('\n')[0]?.slice(0, 120) ?? '';
-    return tableRow([cell.label, ...scenario, ...Array(8).fill('—'), `not run: ${reason}`]);
+    return tableRow([cell.label, ...scenario, ...Array(9).fill('—'), `not run: ${reason}`]);
   }
 
   const base = cell.caseId === 'baseline' ? null : (baseline?.figures ?? null);
@@ -42,6 +42,7 @@ function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
     cell.label,
     ...scenario,
     thousands(figures.requestsPerSec),
+    roundRange(cell.roundRequestsPerSec),
     throughputShare as string,
     fixed(figures.p50Ms, 3),
     addedP50 as string,
@@ -53,14 +54,22 @@ function cellRow(cell: CellResult, baseline: CellResult | undefined): string {
   ]);
 }
 
+/** Lowest and highest throughput over the rounds of a cell, as `min–max`. */
+function roundRange(roundRequestsPerSec: number[] | undefined): string {
+  if (roundRequestsPerSec === undefined || roundRequestsPerSec.length < 2) return '—';
+  const low = thousands(Math.min(...roundRequestsPerSec));
+  const high = thousands(Math.max(...roundRequestsPerSec));
+  return `${low}–${high}`;
+}
+
 function tableRow(columns: string[]): string {
   return `| ${columns.join(' | ')} |`;
 }
 
 function figuresTable(run: BenchRun): string[] {
   const lines = [
-    '| Case | Conns | Body | req/s | vs baseline | p50 ms | p50 added ms | p99 ms | p99 vs baseline | CPU µs/req | peak RSS MiB | errors |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| Case | Conns | Body | req/s | rounds req/s | vs baseline | p50 ms | p50 added ms | p99 ms | p99 vs baseline | CPU µs/req | peak RSS MiB | errors |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const connections of run.connections) {
     for (const size of run.sizes) {
@@ -92,11 +101,14 @@ function setupSection(run: BenchRun): string[] {
     `- Load average (1, 5, 15 min) at start: ${run.loadAverageAtStart}; at end: ${run.loadAverageAtEnd}.`,
     `- Command: \`${run.command}\``,
     `- Each cell: ${run.warmupSec} s warm-up per case and body size (not counted), then ` +
-      `${run.durationSec} s of load from wrk (1 thread per connection, at most one per core).`,
+      `${run.rounds} rounds of ${run.durationSec} s of load from wrk (1 thread per ` +
+      'connection, at most one per core). The rounds of all cases take turns, and the table ' +
+      'shows the round with the median throughput, with the range over all rounds.',
     `- Upstream: one squid with ${run.upstreamPorts} \`http_port\` lines and basic auth; ` +
       'the pool of Proxy Hopper and the round-robin list of proxy-chain hold every port.',
-    '- Load generator, system under test, squid and the target share the same cores, so the ' +
-      'figures compare cases within this run; they are not the capacity of a dedicated server.',
+    '- Load generator, system under test, squid and the target share the same cores, and ' +
+      'other work on the machine may run at the same time (see the load average). The ' +
+      'figures compare cases within this run. They are not the capacity of a dedicated server.',
     '- CPU µs/req: user + system CPU time of the system-under-test process (all threads) ' +
       'from /proc/<pid>/stat over the measured window, divided by the requests served.',
     `- Peak RSS: VmHWM of that process, ${run.peakRssPerWindow ? 'reset before each measured window' : 'over the whole life of the process'}.`,

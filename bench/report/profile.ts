@@ -1,7 +1,7 @@
 /**
  * Summary of the V8 CPU profiles that `--profile` makes (`node --cpu-prof`): self time by
- * area (a package, a folder of dist/, a Node internal module) and by function, as % of the
- * busy time (idle excluded).
+ * area (a package, a folder of dist/, a Node internal module), by calling area, and by
+ * function, as % of the busy time (idle excluded).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -34,6 +35,36 @@ function areaOf(frame: ProfileNode['callFrame']): string {
   return path.basename(url);
 }
 
+function isOwnerFrame(url: string): boolean {
+  return url.includes('/node_modules/') || url.includes('/dist/') || url.includes('/bench/');
+}
+
+/**
+ * Maps each node id to the closest frame, itself or an ancestor, that belongs to Proxy Hopper
+ * (dist/) or to a package. Time spent in Node internals and native code such as socket writes
+ * is then charged to the code that called them.
+ */
+function ownerAreas(profile: CpuProfile): Map<number, string> {
+  const parents = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parents.set(child, node);
+  }
+  const owners = new Map<number, string>();
+  for (const node of profile.nodes) {
+    let current: ProfileNode | undefined = node;
+    while (current !== undefined && !isOwnerFrame(current.callFrame.url)) {
+      current = parents.get(current.id);
+    }
+    owners.set(
+      node.id,
+      current === undefined
+        ? '(Node internals, no caller in dist/ or a package)'
+        : areaOf(current.callFrame),
+    );
+  }
+  return owners;
+}
+
 function frameName(frame: ProfileNode['callFrame']): string {
   const name = frame.functionName || '(anonymous)';
   if (frame.url === '') return name;
@@ -54,7 +85,9 @@ export function summarizeProfile(file: string): string {
   const sampleMs =
     (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const byArea = new Map<string, number>();
+  const byOwner = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const owners = ownerAreas(profile);
   let busyMs = 0;
   for (const node of profile.nodes) {
     const ms = (node.hitCount ?? 0) * sampleMs;
@@ -62,6 +95,8 @@ export function summarizeProfile(file: string): string {
     busyMs += ms;
     const area = areaOf(node.callFrame);
     byArea.set(area, (byArea.get(area) ?? 0) + ms);
+    const owner = owners.get(node.id) ?? area;
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + ms);
     const name = frameName(node.callFrame);
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
@@ -69,6 +104,8 @@ export function summarizeProfile(file: string): string {
     `${path.basename(file)}: ${(busyMs / 1000).toFixed(1)} s busy`,
     ' self time by area:',
     ...topEntries(byArea, busyMs, 12),
+    ' time by calling area (Node internals and native code charged to their caller):',
+    ...topEntries(byOwner, busyMs, 12),
     ' self time by function:',
     ...topEntries(byFunction, busyMs, 15),
   ].join('\n');

@@ -12,7 +12,7 @@ export interface CellResult {
   /** CPU time of the system under test per request, in microseconds; null for the baseline. */
   cpuUsPerRequest: number | null;
   peakRssBytes: number | null;
-  /** Why there are no figures (start failed, wrk failed), or null. */
+  /** Reason for missing figures (start failed, wrk failed), or null. */
   error: string | null;
   /** Throughput of every round of this cell; `figures` is from the median one. */
   roundRequestsPerSec: number[];

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+import { sha256Hex } from '../config/index.js';
 import type { ApiKeyConfig } from '../config/types.js';
 import type { Principal } from './types.js';
 
@@ -14,9 +15,6 @@ export function hashApiKey(key: string): string {
   return `sha256:${sha256Hex(key)}`;
 }
 
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
-}
 
 export interface ApiKeyMatcher {
   /** Returns the key whose digest equals the token's, or null. */

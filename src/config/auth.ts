@@ -37,6 +37,7 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** Returns the resolved auth block, or undefined after adding its problems to `issues`. */
 export function buildAuthConfig(
   rawAuth: unknown,
   env: Env,
@@ -51,23 +52,10 @@ export function buildAuthConfig(
   const raw = { ...(rawAuth ?? {}) };
   checkKeys(raw, Object.keys(authShape), ['auth'], issues);
   checkKeys(raw.admin, Object.keys(userShape), ['auth', 'admin'], issues);
-  const oidcItems = oidcList(raw.oidc, issues);
-  const withEnv = applyAuthEnv(
-    { ...raw, oidc: oidcItems.map((item) => item.value) },
-    env,
-    warnings,
-  );
-  const oidcValues = withEnv.oidc as unknown[];
-  const oidcWithEnv = oidcValues.map((value, index) => ({
-    value,
-    path: oidcItems[index]?.path ?? ['auth', 'oidc', index],
-  }));
-  const { fields, complete } = parseShape(
-    authShape,
-    { ...withEnv, oidc: undefined },
-    ['auth'],
-    issues,
-  );
+
+  const { withEnv, oidcItems } = applyEnv(raw, env, issues, warnings);
+  const { fields, complete } = parseShape(authShape, withEnv, ['auth'], issues);
+
   const context = { targetNames, issues };
   const auth: AuthConfig = {
     enabled: fields.enabled ?? false,
@@ -75,12 +63,30 @@ export function buildAuthConfig(
     jwtExpiryMinutes: fields.jwtExpiryMinutes ?? 60,
     users: buildUsers(fields.admin, fields.users ?? [], issues),
     apiKeys: buildApiKeys(fields.apiKeys ?? [], context),
-    oidc: buildOidc(oidcWithEnv, issues, warnings),
+    oidc: buildOidc(oidcItems, issues, warnings),
     roles: buildRoles(raw.roles, context),
   };
   if (complete === undefined) return undefined;
+
   warnAboutAuth(auth, warnings);
   return auth;
+}
+
+/** Applies the auth env vars. OIDC comes back as a list of items with their config paths. */
+function applyEnv(
+  raw: Record<string, unknown>,
+  env: Env,
+  issues: ConfigIssue[],
+  warnings: string[],
+): { withEnv: Record<string, unknown>; oidcItems: Item[] } {
+  const fromFile = oidcList(raw.oidc, issues);
+  const oidc = fromFile.map((item) => item.value);
+  const withEnv = applyAuthEnv({ ...raw, oidc }, env, warnings);
+  const oidcItems = (withEnv.oidc as unknown[]).map((value, index) => ({
+    value,
+    path: fromFile[index]?.path ?? ['auth', 'oidc', index],
+  }));
+  return { withEnv: { ...withEnv, oidc: undefined }, oidcItems };
 }
 
 function oidcList(value: unknown, issues: ConfigIssue[]): Item[] {
@@ -149,7 +155,7 @@ function buildApiKeys(items: unknown[], context: Context): ApiKeyConfig[] {
       const field = parsed.key !== undefined ? 'key' : 'keyHash';
       context.issues.push({
         path: `${where}.${field}`,
-        message: `API key ${pyRepr(parsed.name)} has the same key as API key ${pyRepr(sameKey.name)}; every key must be unique`,
+        message: `API key ${pyRepr(parsed.name)} has the same key as API key ${pyRepr(sameKey.name)}. Every key must be unique`,
       });
       return;
     }

@@ -80,7 +80,7 @@ export function stringField() {
   return z.unknown().transform((value, ctx) => {
     if (typeof value === 'string') return value;
     if (value === undefined) return fail(ctx, 'is required');
-    return fail(ctx, `Expected a string, got ${show(value)}; put quotes around the value`);
+    return fail(ctx, `Expected a string, got ${show(value)}. Put quotes around the value`);
   });
 }
 
@@ -103,7 +103,7 @@ export function optionalStringField() {
     .transform((value, ctx) => {
       if (value === undefined || value === null || value === '') return undefined;
       if (typeof value === 'string') return value;
-      return fail(ctx, `Expected a string, got ${show(value)}; put quotes around the value`);
+      return fail(ctx, `Expected a string, got ${show(value)}. Put quotes around the value`);
     });
 }
 

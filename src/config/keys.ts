@@ -55,7 +55,7 @@ function normalizeValue(value: unknown, path: PropertyKey[], issues: ConfigIssue
     if (earlier !== undefined) {
       issues.push({
         path: formatPath([...path, name]),
-        message: `'${earlier}' and '${key}' are the same setting; keep only one of them`,
+        message: `'${earlier}' and '${key}' are the same setting. Keep only one of them`,
       });
       continue;
     }

@@ -15,9 +15,9 @@ import type { Config } from './types.js';
 const TOP_LEVEL_KEYS = ['server', 'auth', 'proxyProviders', 'ipPools', 'targets'];
 
 export interface LoadOptions {
-  /** Environment to read `PROXY_HOPPER_*` variables from; defaults to `process.env`. */
+  /** Environment that `PROXY_HOPPER_*` variables are read from. Defaults to `process.env`. */
   env?: Env;
-  /** CLI flag values keyed by the `server:` key they set; they beat YAML and env. */
+  /** CLI flag values keyed by the `server:` key they set. They beat YAML and env. */
   overrides?: ServerOverrides;
   /** When true (as for `validate`), a config without targets is an error instead of a warning. */
   requireTargets?: boolean;
@@ -28,7 +28,7 @@ export interface ParseOptions extends LoadOptions {
   source?: string | null;
 }
 
-/** Parses YAML config text; throws ConfigError listing every problem. */
+/** Parses YAML config text and throws a ConfigError that lists every problem. */
 export function parseConfig(yamlText: string, options: ParseOptions = {}): Config {
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
@@ -36,7 +36,9 @@ export function parseConfig(yamlText: string, options: ParseOptions = {}): Confi
   if (raw === undefined) throw new ConfigError(issues);
   const data = normalizeKeys(raw, issues) as Record<string, unknown>;
   for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL_KEYS.includes(key)) warnings.push(`Ignoring unknown top-level key '${key}'`);
+    // `x-` keys are extension fields (as in Docker Compose), often holding YAML anchors.
+    if (TOP_LEVEL_KEYS.includes(key) || key.startsWith('x-')) continue;
+    warnings.push(`Ignoring unknown top-level key '${key}'`);
   }
   const env = options.env ?? process.env;
   const server = buildServerConfig(data.server, env, options.overrides ?? {}, issues, warnings);
@@ -56,13 +58,13 @@ export function parseConfig(yamlText: string, options: ParseOptions = {}): Confi
   return { server, auth, ...inventory, warnings, source: options.source ?? null };
 }
 
-/** Reads and parses a config file; a missing or unreadable file is a ConfigError too. */
+/** Reads and parses a config file. A missing or unreadable file is a ConfigError too. */
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
     if (statSync(path).isDirectory()) {
       throw new ConfigError([
-        { path: '', message: `Config path '${path}' is a directory; pass a YAML file` },
+        { path: '', message: `Config path '${path}' is a directory. Pass a YAML file` },
       ]);
     }
     text = readFileSync(path, 'utf8');
@@ -76,7 +78,7 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
 }
 
 function parseYaml(text: string, issues: ConfigIssue[]): Record<string, unknown> | undefined {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (document.errors.length > 0) {
     for (const error of document.errors)
       issues.push({ path: '', message: `Invalid YAML: ${error.message}` });

@@ -84,7 +84,7 @@ export function toLogLevel(value: unknown, warnings: string[]): LogLevel {
   const level = LOG_LEVELS.find((candidate) => candidate === text) ?? LOG_LEVEL_ALIASES[text];
   if (level !== undefined) return level;
   warnings.push(
-    `Unknown log level '${String(value)}'; using INFO. Valid levels: ${LOG_LEVELS.join(', ')}`,
+    `Unknown log level '${String(value)}', so INFO is used. Valid levels: ${LOG_LEVELS.join(', ')}`,
   );
   return 'INFO';
 }

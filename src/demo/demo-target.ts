@@ -1,4 +1,4 @@
-/** The demo's destination: answers with the address that called it and records each arrival. */
+/** The demo's destination, which returns the address that called it and records each arrival. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -1,7 +1,7 @@
 /**
  * A minimal forward proxy for the demo: accepts absolute-form HTTP requests with Basic
  * credentials and sends them on from its own loopback source address, so the demo target can
- * tell the upstream proxies apart. It can be told to fail its next requests with a 502.
+ * tell the upstream proxies apart. `failNext` makes it fail its next requests with a 502.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,8 +1,8 @@
 /**
  * `proxy-hopper demo`: the main job on an embedded default, needing nothing outside the
- * package. Starts three upstream proxies on loopback (sending from 127.0.0.2, .3 and .4), a
- * target that reports who called it, and Proxy Hopper in front of them; sends a bounded burst,
- * forces one upstream failure, and prints what happened per IP.
+ * package. It starts three upstream proxies on loopback (sending from 127.0.0.2, .3 and .4), a
+ * target that reports who called it, and Proxy Hopper in front of them. Then it sends a
+ * bounded burst, forces one upstream failure, and prints what happened per IP.
  */
 import net from 'node:net';
 import { Agent, request } from 'undici';

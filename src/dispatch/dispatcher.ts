@@ -1,7 +1,7 @@
 /**
- * The attempt loop of one client request: lease an IP, send the attempt through it, decide
- * from the status line or the failure whether to retry on another IP, and hand a successful
- * response to the caller while the lease stays held until its body ends.
+ * The attempt loop of one client request. Each attempt leases an IP and is sent through it.
+ * The status line or the failure decides whether to retry on another IP. A successful
+ * response goes back to the caller, and its lease stays held until the body ends.
  */
 import type { Backend } from '../backend/types.js';
 import type { ResolvedIp } from '../config/types.js';
@@ -30,7 +30,7 @@ export interface DispatchRequest {
   signal: AbortSignal;
 }
 
-/** How the streaming of a successful response ended. */
+/** End state of streaming a successful response body. */
 export type BodyEnd = 'complete' | 'upstream_failed' | 'client_aborted';
 
 export interface DispatchSuccess {
@@ -47,6 +47,11 @@ export interface DispatcherOptions {
   clients: UpstreamClients;
   events: EventBus;
   leaseTtlMs: number;
+  /**
+   * Widens the set of IPs a request avoids, e.g. with IPs failing their probes. Avoided IPs are
+   * still used when no other IP of the target is in rotation.
+   */
+  avoid?: (tried: ReadonlySet<string>) => ReadonlySet<string>;
   now?: () => number;
 }
 
@@ -118,7 +123,8 @@ export class Dispatcher {
     lastFailure: FailedAttempt | null,
   ) {
     try {
-      return await request.target.queue.acquire(request.requestId, tried, deadlineMs, request.signal);
+      const avoid = this.options.avoid?.(tried) ?? tried;
+      return await request.target.queue.acquire(request.requestId, avoid, deadlineMs, request.signal);
     } catch (err) {
       if (err instanceof ProxyHopperError) {
         err.fields.url = request.url;
@@ -267,7 +273,7 @@ export class Dispatcher {
       return new ProxyHopperError(
         'upstream_auth_failed',
         `Upstream proxy authentication failed: every upstream proxy tried for target '${request.target.config.name}' rejected its credentials; check the provider's auth.username and auth.password${reason}`,
-        { fields: { ...fields, detail: failure.detail } },
+        { fields: { ...fields, last_failure: failure.detail } },
       );
     }
     const code = failure.kind === 'proxy_error' ? 'proxy_error' : 'connection_error';

@@ -1,7 +1,7 @@
 /**
- * The client's request body as the attempt loop sees it. Bodies up to the retry limit are
- * read into memory so every attempt sends the same bytes; larger ones stream through once,
- * and a request with such a body is not retried after its first attempt started.
+ * The client's request body, prepared for the attempt loop. Bodies up to the retry limit are
+ * read into memory so every attempt sends the same bytes. Larger ones stream through once, so
+ * a request with such a body is not retried after its first attempt started.
  */
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
@@ -97,7 +97,7 @@ function collectUpTo(req: IncomingMessage, limitBytes: number): Promise<RequestB
   });
 }
 
-/** A stream of the already read `head` chunks followed by the rest of `rest`. */
+/** Builds a stream of the already read `head` chunks followed by the rest of `rest`. */
 function prefixStream(head: Buffer[], rest: Readable): Readable {
   const out = new PassThrough();
   for (const chunk of head) out.write(chunk);

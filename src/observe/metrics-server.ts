@@ -53,7 +53,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-/** Longest wait for `beforeScrape`; the scrape then serves the values it has. */
+/** Maximum wait for `beforeScrape`, after which the scrape serves the values it has. */
 const BEFORE_SCRAPE_TIMEOUT_MS = 2000;
 
 /** Writes the registry as one scrape response; the admin server's `/metrics` uses it too. */

@@ -31,6 +31,8 @@ export interface Prober {
   readonly health: ProbeHealth;
   /** True when probing is on and probe URLs are configured. */
   readonly active: boolean;
+  /** False when the latest probe through `address` failed (see ProbeHealth.isReachable). */
+  isReachable(address: string): boolean;
   /** Starts the round loop (no-op when inactive). */
   start(): void;
   /** Runs one round now and resolves when every probe of it has finished. */
@@ -92,6 +94,7 @@ export function createProber(options: ProberOptions): Prober {
   return {
     health,
     active,
+    isReachable: (address) => health.isReachable(address),
     start() {
       if (!settings.probe) return;
       if (!active) {
@@ -115,7 +118,7 @@ export function createProber(options: ProberOptions): Prober {
   };
 }
 
-/** Each address once, in config order; the first target naming it supplies its credentials. */
+/** Lists each address once, in config order, with the credentials of the first target naming it. */
 export function uniqueAddresses(targets: readonly TargetConfig[]): ResolvedIp[] {
   const seen = new Map<string, ResolvedIp>();
   for (const target of targets) {

@@ -1,8 +1,9 @@
 /**
- * The proxy port: a node:http server that hands requests carrying `X-Proxy-Hopper-Target` to
- * forwarding mode, answers its own `GET /health`, and rejects everything else with a message
- * that says how to send a request. Tracks client connections for metrics and shutdown.
+ * The proxy port, a node:http server. Requests carrying `X-Proxy-Hopper-Target` go to
+ * forwarding mode and `GET /health` is served here. Everything else is rejected with a message
+ * that shows how to send a request. Client connections are tracked for metrics and shutdown.
  */
+import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -93,25 +94,28 @@ export class ProxyListener {
       'unsupported_request',
       'Request format not supported by any enabled mode: send the destination in the X-Proxy-Hopper-Target header, for example X-Proxy-Hopper-Target: https://api.example.com',
     );
-    writeError(res, error, 'none', req.method ?? 'GET');
+    const clientId = req.headers['x-request-id'];
+    writeError(res, error, typeof clientId === 'string' && clientId !== '' ? clientId : randomUUID(), req.method ?? 'GET');
   }
 }
 
-/** Answers HTTP parse failures (oversized headers, bad framing) before a request exists. */
+/** Responds to HTTP parse failures (oversized headers, bad framing) before a request exists. */
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || (err.code === 'ECONNRESET' && socket.bytesWritten === 0)) {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = tooLarge ? 431 : timeout ? 408 : 400;
-  const code = tooLarge ? 'headers_too_large' : 'bad_request';
-  const message = tooLarge
-    ? 'Request headers are larger than the 16 KiB limit; send smaller headers (large cookies are the usual cause)'
-    : timeout
-      ? 'The request headers did not arrive in time'
-      : `Malformed HTTP request (${err.code ?? 'parse error'}); check the request line, headers and body framing`;
+  let status = 400;
+  let code = 'bad_request';
+  let message = `Malformed HTTP request (${err.code ?? 'parse error'}); check the request line, headers and body framing`;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    code = 'headers_too_large';
+    message = 'Request headers are larger than the 16 KiB limit; send smaller headers (large cookies are the usual cause)';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    message = 'The request headers timed out before they were complete';
+  }
   const reason = http.STATUS_CODES[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nX-Proxy-Hopper-Error: ${code}\r\nConnection: close\r\n\r\n${message}`,

@@ -12,6 +12,7 @@ import { Dispatcher } from '../dispatch/dispatcher.js';
 import { EventBus } from '../observe/events.js';
 import { createLogger } from '../observe/logger.js';
 import { createMetrics, type Metrics } from '../observe/metrics.js';
+import { createProber } from '../observe/prober.js';
 import { startMetricsServer } from '../observe/metrics-server.js';
 import { subscribeRequestLog } from '../observe/request-log.js';
 import { ForwardingHandler } from '../proxy/forwarding-handler.js';
@@ -84,7 +85,17 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
     });
     stack.push(() => clients.destroy());
 
-    const dispatcher = new Dispatcher({ backend, clients, events, leaseTtlMs: server.leaseTtlMs });
+    const prober = createProber({ settings: server, targets: () => config.targets, events, logger });
+    prober.start();
+    stack.push(() => prober.stop());
+
+    const dispatcher = new Dispatcher({
+      backend,
+      clients,
+      events,
+      leaseTtlMs: server.leaseTtlMs,
+      avoid: (tried) => prober.health.avoidSet(tried),
+    });
     const forwarding = new ForwardingHandler({
       router: new Router(runtimes),
       dispatcher,
@@ -114,6 +125,7 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
         port: server.metricsPort,
         registry: metrics.registry,
         logger,
+        beforeScrape: metrics.refresh,
       });
       metricsPort = metricsServer.port;
       stack.push(() => metricsServer.close());
@@ -129,6 +141,8 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
         login: (request) => auth.login(request),
         registry: metrics?.registry ?? null,
         logger,
+        ...(metrics === null ? {} : { beforeScrape: metrics.refresh }),
+        probes: prober,
       });
       adminPort = admin.port;
       stack.push(() => admin.close());

@@ -14,7 +14,7 @@ export interface TunnelOptions {
   proxyPort: number;
   /** Full `Proxy-Authorization` value, or null when the proxy needs no credentials. */
   proxyAuthorization: string | null;
-  /** Bounds the TCP connect plus the proxy's CONNECT answer. */
+  /** Bounds the TCP connect plus the proxy's CONNECT response. */
   connectTimeoutMs: number;
   /** CA certificates trusted for the target's TLS certificate. */
   ca: string[];
@@ -103,7 +103,7 @@ function openTunnel(options: TunnelOptions, authority: string): Promise<net.Sock
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) {
         if (head.length > MAX_CONNECT_HEAD_BYTES) {
-          fail(new TunnelError('tunnel_failed', 'upstream proxy sent an oversized CONNECT answer'));
+          fail(new TunnelError('tunnel_failed', 'upstream proxy sent an oversized CONNECT response head'));
         }
         return;
       }

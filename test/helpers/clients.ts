@@ -30,12 +30,15 @@ export interface SendOptions {
 }
 
 /** First value of header `name` (case-insensitive), or undefined. */
-export function header(response: { headers: [string, string][] }, name: string): string | undefined {
+export function header(
+  response: { headers: [string, string][] },
+  name: string,
+): string | undefined {
   const lower = name.toLowerCase();
   return response.headers.find(([key]) => key.toLowerCase() === lower)?.[1];
 }
 
-/** Every value of header `name` (case-insensitive), in order. */
+/** Returns every value of header `name` (case-insensitive), in order. */
 export function headerAll(response: { headers: [string, string][] }, name: string): string[] {
   const lower = name.toLowerCase();
   return response.headers.filter(([key]) => key.toLowerCase() === lower).map(([, value]) => value);
@@ -47,7 +50,7 @@ export function json<T = Record<string, unknown>>(response: { body: Buffer }): T
 
 let agent: Agent | null = null;
 
-/** The undici Agent shared by this test process; closed by `cleanupAll`. */
+/** Returns the undici Agent shared by this test process, which `cleanupAll` closes. */
 export function undiciAgent(): Agent {
   if (agent === null) {
     const created = new Agent({ keepAliveTimeout: 2000, connections: 256 });
@@ -89,6 +92,8 @@ export interface CurlResponse extends ClientResponse {
   stderr: string;
   /** Raw header lines of the final response, including the status line. */
   headerLines: string[];
+  /** Status lines of every response head received, interim ones (100 Continue) included. */
+  statusLines: string[];
 }
 
 /**
@@ -120,7 +125,9 @@ export async function curl(args: string[], timeoutMs = 30_000): Promise<CurlResp
   const blocks = rawHeaders.split('\r\n\r\n').filter((block) => block.length > 0);
   const headerLines = (blocks.at(-1) ?? '').split('\r\n');
   const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(headerLines[0] ?? '')?.[1] ?? 0);
-  return { status, headers: parseHeaderLines(headerLines.slice(1)), headerLines, body, exitCode, stderr };
+  const statusLines = blocks.map((block) => block.split('\r\n')[0] ?? '');
+  const headers = parseHeaderLines(headerLines.slice(1));
+  return { status, headers, headerLines, statusLines, body, exitCode, stderr };
 }
 
 /** curl to Proxy Hopper on `port` with a target header and extra headers. */
@@ -130,7 +137,10 @@ export function curlHopper(
   headers: Record<string, string>,
   extraArgs: string[] = [],
 ): Promise<CurlResponse> {
-  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => [
+    '-H',
+    `${name}: ${value}`,
+  ]);
   return curl([...headerArgs, ...extraArgs, `http://127.0.0.1:${port}${requestPath}`]);
 }
 
@@ -201,8 +211,16 @@ export async function pythonRequest(
   const { stdout } = await execFileAsync(python, ['-c', PYTHON_CLIENT, JSON.stringify(spec)], {
     maxBuffer: 64 << 20,
   });
-  const parsed = JSON.parse(stdout) as { status: number; headers: [string, string][]; body: string };
-  return { status: parsed.status, headers: parsed.headers, body: Buffer.from(parsed.body, 'base64') };
+  const parsed = JSON.parse(stdout) as {
+    status: number;
+    headers: [string, string][];
+    body: string;
+  };
+  return {
+    status: parsed.status,
+    headers: parsed.headers,
+    body: Buffer.from(parsed.body, 'base64'),
+  };
 }
 
 export interface RawResponse extends ClientResponse {
@@ -213,9 +231,14 @@ export interface RawResponse extends ClientResponse {
 
 /**
  * Writes `requestText` as is to `127.0.0.1:port` and reads one response (Content-Length,
- * chunked or until close; no body for HEAD, 1xx, 204 and 304), then closes the socket.
+ * chunked or until close; no body for HEAD, 1xx, 204 and 304), then closes the socket. With
+ * `untilClose` it reads until the server closes, so bytes after the response stay in `raw`.
  */
-export function rawRequest(port: number, requestText: string | Buffer, timeoutMs = 10_000): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  requestText: string | Buffer,
+  { timeoutMs = 10_000, untilClose = false }: { timeoutMs?: number; untilClose?: boolean } = {},
+): Promise<RawResponse> {
   const isHead = requestText.toString('latin1').startsWith('HEAD ');
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
@@ -228,13 +251,17 @@ export function rawRequest(port: number, requestText: string | Buffer, timeoutMs
         return;
       }
       const parsed = parseRawResponse(received, isHead, true);
-      if (parsed === null) reject(new Error(`incomplete response: ${JSON.stringify(received.toString('latin1'))}`));
+      if (parsed === null)
+        reject(new Error(`incomplete response: ${JSON.stringify(received.toString('latin1'))}`));
       else resolve(parsed);
     };
-    const timer = setTimeout(() => finish(new Error(`no complete response within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no complete response within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
-      if (parseRawResponse(received, isHead, false) !== null) finish(null);
+      if (!untilClose && parseRawResponse(received, isHead, false) !== null) finish(null);
     });
     socket.on('end', () => finish(null));
     socket.on('error', (err) => finish(err));
@@ -256,13 +283,23 @@ function parseRawResponse(data: Buffer, isHead: boolean, closed: boolean): RawRe
       start = bodyStart;
       continue;
     }
-    const body = readBody(data.subarray(bodyStart), headers, isHead || status === 204 || status === 304, closed);
+    const body = readBody(
+      data.subarray(bodyStart),
+      headers,
+      isHead || status === 204 || status === 304,
+      closed,
+    );
     if (body === null) return null;
     return { status, statusLine, headers, body, raw: data };
   }
 }
 
-function readBody(data: Buffer, headers: [string, string][], noBody: boolean, closed: boolean): Buffer | null {
+function readBody(
+  data: Buffer,
+  headers: [string, string][],
+  noBody: boolean,
+  closed: boolean,
+): Buffer | null {
   if (noBody) return Buffer.alloc(0);
   const lengthValue = header({ headers }, 'content-length');
   if (lengthValue !== undefined) {
@@ -283,7 +320,10 @@ function dechunk(data: Buffer): Buffer | null {
     if (lineEnd < 0) return null;
     const size = parseInt(data.subarray(offset, lineEnd).toString('latin1'), 16);
     if (Number.isNaN(size)) return null;
-    if (size === 0) return data.indexOf('\r\n\r\n', lineEnd) >= 0 || data.length >= lineEnd + 4 ? Buffer.concat(pieces) : null;
+    if (size === 0)
+      return data.indexOf('\r\n\r\n', lineEnd) >= 0 || data.length >= lineEnd + 4
+        ? Buffer.concat(pieces)
+        : null;
     if (data.length < lineEnd + 2 + size + 2) return null;
     pieces.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
     offset = lineEnd + 2 + size + 2;

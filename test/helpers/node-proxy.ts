@@ -19,7 +19,10 @@ export interface ChainProxy {
 }
 
 /** Starts a proxy-chain proxy that requires `user` (null: no auth) and sends from `localAddress`. */
-export async function startChainProxy(localAddress: string, user: ProxyUser | null): Promise<ChainProxy> {
+export async function startChainProxy(
+  localAddress: string,
+  user: ProxyUser | null,
+): Promise<ChainProxy> {
   const server = new ChainServer({
     host: '127.0.0.1',
     port: 0,
@@ -43,15 +46,15 @@ export async function startChainProxy(localAddress: string, user: ProxyUser | nu
 
 /** How a fake proxy misbehaves. */
 export type FakeBehaviour =
-  /** Answers CONNECT with a 200 head split over two writes 50 ms apart, then tunnels. */
+  /** Responds to CONNECT with a 200 head split over two writes 50 ms apart, then tunnels. */
   | 'split-connect-head'
-  /** Answers CONNECT with `403 Forbidden` and a body, then keeps the socket open. */
+  /** Responds to CONNECT with `403 Forbidden` and a body, then keeps the socket open. */
   | 'connect-403-keep-open'
   /** Closes every connection before sending any byte. */
   | 'close-before-reply'
-  /** Answers every request (CONNECT or absolute-form) with 407 and keeps the socket open. */
+  /** Responds to every request (CONNECT or absolute-form) with 407 and keeps the socket open. */
   | 'always-407'
-  /** Answers every request with 503 and keeps the socket open. */
+  /** Responds to every request with 503 and keeps the socket open. */
   | 'always-503';
 
 export interface FakeConnection {
@@ -137,7 +140,7 @@ function readHeads(socket: net.Socket, onHead: (head: string, rest: Buffer) => b
       socket.pause();
       const more = onHead(head, rest);
       if (!more) {
-        // Later bytes stay buffered in the paused socket for whoever pipes it next.
+        // Later bytes stay buffered in the paused socket until the caller pipes it.
         socket.off('data', onData);
         return;
       }
@@ -182,7 +185,12 @@ function answer(
   }
 }
 
-function tunnelWithSplitHead(socket: net.Socket, requestLine: string, rest: Buffer, localAddress: string): void {
+function tunnelWithSplitHead(
+  socket: net.Socket,
+  requestLine: string,
+  rest: Buffer,
+  localAddress: string,
+): void {
   const authority = requestLine.split(' ')[1] ?? '';
   const colon = authority.lastIndexOf(':');
   const host = authority.slice(0, colon).replace(/^\[|\]$/g, '');
@@ -204,7 +212,8 @@ function tunnelWithSplitHead(socket: net.Socket, requestLine: string, rest: Buff
 function headerOf(lines: string[], name: string): string | null {
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name)
+      return line.slice(colon + 1).trim();
   }
   return null;
 }

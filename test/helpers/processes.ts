@@ -1,8 +1,8 @@
 /**
  * Child processes for test peers (squid, tinyproxy, redis, ...). Each peer's stdout and stderr
  * go to a log file in its own temp dir, so a failed start or a failed test can show what the
- * peer printed. Every started peer is registered; `stopAllPeers` stops those still running, and
- * an exit hook SIGKILLs leftovers by PID if a test file dies without running its hooks.
+ * peer printed. Every started peer is registered, and `stopAllPeers` stops those still running.
+ * An exit hook SIGKILLs leftovers by PID if a test file dies without running its hooks.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ export interface ReadyCheck {
   /** A line matching this must appear in the log file (`logFile`, or the peer's own log). */
   logLine?: RegExp;
   logFile?: string;
-  /** An HTTP URL that must answer with any status. */
+  /** An HTTP URL that must return a response, with any status. */
   httpUrl?: string;
 }
 
@@ -29,7 +29,7 @@ export interface PeerSpec {
   env?: NodeJS.ProcessEnv;
   ready: ReadyCheck;
   readyTimeoutMs?: number;
-  /** Signal that asks the peer to exit; SIGKILL follows after `stopTimeoutMs`. */
+  /** Signal that stops the peer. SIGKILL follows after `stopTimeoutMs`. */
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
   /** Extra files whose tail goes into failure messages (such as squid's cache.log). */
@@ -140,7 +140,8 @@ async function waitReady(peer: Peer, spec: PeerSpec, spawnError: Promise<Error>)
   let failed: Error | null = null;
   void spawnError.then((err) => (failed = err));
   while (Date.now() < deadline) {
-    if (failed !== null) throw new Error(`${spec.name}: spawn failed: ${(failed as Error).message}`);
+    if (failed !== null)
+      throw new Error(`${spec.name}: spawn failed: ${(failed as Error).message}`);
     if (!peer.running) {
       const { code, signal } = await peer.exited;
       throw new Error(
@@ -198,7 +199,8 @@ export async function cleanupAll(): Promise<void> {
     }
   }
   await stopAllPeers();
-  if (errors.length > 0) throw new AggregateError(errors, `${errors.length} cleanup step(s) failed`);
+  if (errors.length > 0)
+    throw new AggregateError(errors, `${errors.length} cleanup step(s) failed`);
 }
 
 process.on('exit', () => {
@@ -216,7 +218,9 @@ process.on('exit', () => {
  * or throws naming the Debian package to install.
  */
 export function requireBinary(name: string, aptPackage: string): string {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/local/sbin']);
+  const dirs = (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin', '/usr/local/sbin']);
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
     try {

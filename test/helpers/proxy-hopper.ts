@@ -50,7 +50,10 @@ export function documentToYaml(document: ConfigDocument): string {
 
 export async function startHopperWithConfig(config: Config): Promise<TestHopper> {
   const logs: LogLine[] = [];
-  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
+  const waiters = new Set<{
+    match: (line: LogLine) => boolean;
+    resolve: (line: LogLine) => void;
+  }>();
   const destination: DestinationStream = {
     write(line: string): void {
       const parsed = JSON.parse(line) as LogLine;
@@ -81,7 +84,9 @@ export async function startHopperWithConfig(config: Config): Promise<TestHopper>
         const waiter = { match, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${tail(logs)}`));
+          reject(
+            new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${tail(logs)}`),
+          );
         }, timeoutMs);
         waiters.add(waiter);
       });

@@ -3,7 +3,7 @@
  * temp dir, without persistence, stopped by its PID. Also TLS servers and three-node clusters.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,10 @@ export interface RedisServerHandle {
   password: string | undefined;
   /** `redis://` or `rediss://` URL with the password. */
   url: string;
-  /** Stops the server by its PID (SIGTERM, or SIGKILL when `kill`), waiting for the exit. */
+  /**
+   * Stops the server by its PID (SIGTERM, or SIGKILL when `kill`), waiting for the exit, and
+   * removes its dir unless the caller passed one.
+   */
   stop(options?: { kill?: boolean }): Promise<void>;
 }
 
@@ -48,10 +51,26 @@ export async function makeTempDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `ph-${label}-`));
 }
 
+/**
+ * Starts redis-server. Another process may take a probed free port before Redis binds it,
+ * so a bind failure is retried on a new port (or, for a fixed port, after a short pause).
+ */
 export async function startRedisServer(
   options: RedisServerOptions = {},
 ): Promise<RedisServerHandle> {
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await freePort()));
+    } catch (err) {
+      const inUse = err instanceof Error && err.message.includes('Address already in use');
+      if (!inUse || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function startOnce(options: RedisServerOptions, port: number): Promise<RedisServerHandle> {
+  const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await makeTempDir('redis'));
   const logFile = join(dir, `redis-${port}.log`);
   const args = [
@@ -62,7 +81,12 @@ export async function startRedisServer(
     ...(options.extraArgs ?? []),
   ];
   const child = await spawnBinary('redis-server', args);
-  await waitForLog(child, logFile, 'Ready to accept connections');
+  try {
+    await waitForLog(child, logFile, 'Ready to accept connections');
+  } catch (err) {
+    if (ownDir) await removeDir(dir);
+    throw err;
+  }
   const scheme = options.tls ? 'rediss' : 'redis';
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
@@ -72,7 +96,10 @@ export async function startRedisServer(
     dir,
     password: options.password,
     url: `${scheme}://${auth}127.0.0.1:${port}`,
-    stop: (stopOptions) => stopChild(child, stopOptions?.kill === true),
+    stop: async (stopOptions) => {
+      await stopChild(child, stopOptions?.kill === true);
+      if (ownDir) await removeDir(dir);
+    },
   };
 }
 
@@ -136,7 +163,10 @@ export async function stopChild(child: ChildProcess, kill: boolean): Promise<voi
 }
 
 /** Runs redis-cli against one server and returns its output. */
-export async function redisCli(server: { port: number; password?: string }, args: string[]) {
+export async function redisCli(
+  server: { port: number; password?: string },
+  args: string[],
+): Promise<string> {
   const auth = server.password ? ['-a', server.password, '--no-auth-warning'] : [];
   const { stdout } = await execFileAsync('redis-cli', [
     '-h',
@@ -151,4 +181,43 @@ export async function redisCli(server: { port: number; password?: string }, args
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+export interface TestCertificates {
+  dir: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** Makes a throwaway CA and a server certificate for 127.0.0.1 with openssl. */
+export async function makeTestCertificates(): Promise<TestCertificates> {
+  const dir = await makeTempDir('tls');
+  const path = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => execFileAsync('openssl', args, { cwd: dir });
+  await openssl(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'].concat([
+      '-keyout',
+      path('ca.key'),
+      '-out',
+      path('ca.crt'),
+      '-subj',
+      '/CN=Proxy Hopper test CA',
+    ]),
+  );
+  await openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('server.key')].concat([
+      '-out',
+      path('server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    ]),
+  );
+  await writeFile(path('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await openssl(
+    ['x509', '-req', '-in', path('server.csr'), '-CA', path('ca.crt')]
+      .concat(['-CAkey', path('ca.key'), '-CAcreateserial', '-days', '1'])
+      .concat(['-out', path('server.crt'), '-extfile', path('san.ext')]),
+  );
+  return { dir, caFile: path('ca.crt'), certFile: path('server.crt'), keyFile: path('server.key') };
 }

@@ -3,7 +3,7 @@
  * the foreground (`-N`) from its own temp dir with basic auth from an htpasswd file, no disk
  * cache and `shutdown_lifetime 0`. Each listening port can have its own outgoing address
  * (`acl <name> myportname` + `tcp_outgoing_address <ip> <name>`), so one process can act as
- * many upstream "IPs"; the target then tells them apart by source address.
+ * many upstream "IPs"; the target then distinguishes them by source address.
  *
  * Started as root, squid drops to user `proxy`, which must be able to read the htpasswd file
  * and write the logs: the temp dir is made 0777 and the files world-readable for that reason.
@@ -60,14 +60,22 @@ export function startSquid(options: SquidOptions = {}): Promise<SquidPeer> {
 }
 
 /** Starts `count` squids, one port each, with outgoing addresses 127.0.0.(first + i). */
-export function startSquids(count: number, options: SquidOptions = {}, first = 2): Promise<SquidPeer[]> {
+export function startSquids(
+  count: number,
+  options: SquidOptions = {},
+  first = 2,
+): Promise<SquidPeer[]> {
   const starts = Array.from({ length: count }, (_, i) =>
     startSquid({ ...options, outgoingAddresses: [`127.0.0.${first + i}`] }),
   );
   return Promise.all(starts);
 }
 
-async function launch(options: SquidOptions, outgoing: string[], ports: number[]): Promise<SquidPeer> {
+async function launch(
+  options: SquidOptions,
+  outgoing: string[],
+  ports: number[],
+): Promise<SquidPeer> {
   const squid = requireBinary('squid', 'squid');
   const users = options.users ?? [DEFAULT_PROXY_USER];
   const dir = makeTempDir('squid', true);
@@ -136,6 +144,9 @@ function squidConfig(
     'pinger_enable off',
     'shutdown_lifetime 0 seconds',
     'client_lifetime 5 minutes',
+    // With the default 512 KB, squid 5.7 sometimes takes a full request buffer for a client
+    // EOF and drops fast large uploads (seen with Node clients and 20 MiB bodies).
+    'client_request_buffer_max_size 64 MB',
   ];
   if (users.length > 0) {
     lines.push(
@@ -174,7 +185,9 @@ function spawnHtpasswd(binary: string, args: string[]): number | null {
 
 function writeHosts(dir: string): void {
   const names = ['localhost', ...TEST_TLS_NAMES].join(' ');
-  fs.writeFileSync(path.join(dir, 'hosts'), `127.0.0.1 ${names}\n::1 ip6-localhost\n`, { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, 'hosts'), `127.0.0.1 ${names}\n::1 ip6-localhost\n`, {
+    mode: 0o644,
+  });
 }
 
 function readOr(file: string): string {

@@ -6,12 +6,12 @@
  *
  * - `/status/<n>[?retryAfter=<s>]`: status n with a JSON body (none for 204 and 304).
  * - `/fail-first/<count>/<key>[?status=<n>]`: status n (default 503) for the first `count`
- *   requests with that key, then the echo answer.
+ *   requests with that key, then the echo response.
  * - `/bytes/<n>[?chunked=1]`: n bytes of `patternBytes(n)`, Content-Length or chunked.
  * - `/slow?gate=<id>`: a chunked body whose first chunk is sent at once and whose rest is
  *   sent after the test calls `releaseGate(id)`.
  * - `/cookies`: three Set-Cookie lines, `/hop-by-hop`: hop-by-hop and Connection-listed
- *   headers, `/gzip`: fixed gzip bytes, `/hang`: never answers, `/abort`: cuts the body.
+ *   headers, `/gzip`: fixed gzip bytes, `/hang`: never responds, `/abort`: cuts the body.
  * - `/upload` and the echo route hash the request body.
  */
 import crypto from 'node:crypto';
@@ -62,7 +62,8 @@ export function patternBytes(sizeBytes: number): Buffer {
   const cached = patternCache.get(sizeBytes);
   if (cached !== undefined) return cached;
   const words = Buffer.alloc(Math.ceil(sizeBytes / 4) * 4);
-  for (let i = 0; i < words.length / 4; i++) words.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i * 4);
+  for (let i = 0; i < words.length / 4; i++)
+    words.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i * 4);
   const bytes = words.subarray(0, sizeBytes);
   patternCache.set(sizeBytes, bytes);
   return bytes;
@@ -149,7 +150,11 @@ export class TargetServers {
     return gate;
   }
 
-  private handle(scheme: 'http' | 'https', req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(
+    scheme: 'http' | 'https',
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): void {
     const seen: SeenRequest = {
       scheme,
       remote: req.socket.remoteAddress ?? '',
@@ -195,7 +200,7 @@ export class TargetServers {
       res.writeHead(200, [
         ['Connection', 'X-Internal'],
         ['X-Internal', '1'],
-        ['Keep-Alive', 'timeout=5'],
+        ['Keep-Alive', 'timeout=7, max=9'],
         ['X-Keep', 'yes'],
         ['Content-Type', 'text/plain'],
         ['Content-Length', '4'],
@@ -211,7 +216,7 @@ export class TargetServers {
       res.end(GZIP_BODY);
     },
     hang: () => {
-      // Never answers; close() destroys the socket.
+      // Never responds; close() destroys the socket.
     },
     abort: (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 1000 });
@@ -227,7 +232,11 @@ type RouteHandler = (
   seen: SeenRequest,
 ) => void | Promise<void>;
 
-async function echo(req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest): Promise<void> {
+async function echo(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  seen: SeenRequest,
+): Promise<void> {
   const hash = crypto.createHash('sha256');
   let bodyBytes = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -243,11 +252,18 @@ async function echo(req: http.IncomingMessage, res: http.ServerResponse, seen: S
     bodyBytes,
   };
   const text = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
-async function status(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+async function status(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
   req.resume();
   const code = Number(url.pathname.split('/')[2] ?? '200');
   const retryAfter = url.searchParams.get('retryAfter');
@@ -258,7 +274,10 @@ async function status(req: http.IncomingMessage, res: http.ServerResponse, url: 
     return;
   }
   const text = JSON.stringify({ status: code });
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(code, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

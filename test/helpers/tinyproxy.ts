@@ -1,6 +1,6 @@
 /**
  * tinyproxy (Debian package `tinyproxy`, 1.11.1 tested) as a second kind of real upstream
- * proxy, in the foreground (`-d`) from its own temp dir. It answers *wrong* credentials with
+ * proxy, in the foreground (`-d`) from its own temp dir. It rejects *wrong* credentials with
  * `401 Unauthorized` (missing ones with 407), and always talks HTTP/1.0 with
  * `Connection: close` to the target.
  */

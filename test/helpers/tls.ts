@@ -29,18 +29,34 @@ export function testTls(): TestTls {
   const dir = makeTempDir('tls');
   fs.chmodSync(dir, 0o755);
   const run = (args: string[]): void => void runChecked(openssl, args, dir);
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt']
-    .concat(['-days', '2', '-subj', '/CN=Proxy Hopper Test CA']));
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr']
-    .concat(['-subj', '/CN=localhost']));
+  run(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt'].concat(
+      ['-days', '2', '-subj', '/CN=Proxy Hopper Test CA'],
+    ),
+  );
+  run(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr'].concat([
+      '-subj',
+      '/CN=localhost',
+    ]),
+  );
   const names = ['localhost', ...TEST_TLS_NAMES].map((name) => `DNS:${name}`);
   const san = ['IP:127.0.0.1', 'IP:::1', ...names].join(',');
   fs.writeFileSync(
     path.join(dir, 'san.ext'),
     `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
   );
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key']
-    .concat(['-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext']));
+  run(
+    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key'].concat([
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ]),
+  );
   const caPath = path.join(dir, 'ca.crt');
   const certPath = path.join(dir, 'server.crt');
   const keyPath = path.join(dir, 'server.key');

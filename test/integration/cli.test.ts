@@ -163,7 +163,7 @@ auth:
     const result = await runCli(['validate', path]);
     assert.equal(
       result.stderr,
-      "Warning: Ignoring unknown top-level key 'extra'\nWarning: Unknown log level 'loud'; using INFO. Valid levels: TRACE, DEBUG, INFO, WARNING, ERROR\n",
+      "Warning: Ignoring unknown top-level key 'extra'\nWarning: Unknown log level 'loud', so INFO is used. Valid levels: TRACE, DEBUG, INFO, WARNING, ERROR\n",
     );
     assert.match(
       result.stdout,
@@ -193,7 +193,7 @@ describe('hash commands', () => {
     const result = await runCli(['hash-password'], { stdin: '\n' });
     assert.equal(
       result.stderr,
-      'Error: the password is empty; pass it as an argument or on stdin.\n',
+      'Error: the password is empty. Pass it as an argument or on stdin.\n',
     );
     assert.equal(result.stdout, '');
     assert.equal(result.code, 1);

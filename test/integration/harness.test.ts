@@ -6,7 +6,13 @@ import { curl, json } from '../helpers/clients.js';
 import { startChainProxy, startFakeProxy } from '../helpers/node-proxy.js';
 import { cleanupAll, registerCleanup, requireBinary } from '../helpers/processes.js';
 import { startSquid, startSquids, type SquidPeer } from '../helpers/squid.js';
-import { patternBytes, sha256, startTargets, type EchoBody, type TargetServers } from '../helpers/targets.js';
+import {
+  patternBytes,
+  sha256,
+  startTargets,
+  type EchoBody,
+  type TargetServers,
+} from '../helpers/targets.js';
 import { startTinyproxy, type TinyproxyPeer } from '../helpers/tinyproxy.js';
 import { testTls } from '../helpers/tls.js';
 
@@ -37,7 +43,13 @@ describe('test harness peers', () => {
       const plain = await curl(['-x', squid.proxyUrl(), `${targets.httpOrigin}/echo?i=${i}`]);
       assert.equal(plain.status, 200, plain.stderr);
       assert.equal(json<EchoBody>(plain).remote, expected[i]);
-      const tls = await curl(['--cacert', testTls().caPath, '-x', squid.proxyUrl(), `${targets.httpsOrigin}/echo`]);
+      const tls = await curl([
+        '--cacert',
+        testTls().caPath,
+        '-x',
+        squid.proxyUrl(),
+        `${targets.httpsOrigin}/echo`,
+      ]);
       assert.equal(tls.status, 200, tls.stderr);
       assert.equal(json<EchoBody>(tls).remote, expected[i]);
     }
@@ -54,7 +66,13 @@ describe('test harness peers', () => {
     const response = await curl(['-x', tinyproxy.proxyUrl(), `${targets.httpOrigin}/echo`]);
     assert.equal(response.status, 200, response.stderr);
     assert.equal(json<EchoBody>(response).remote, '127.0.0.5');
-    const tls = await curl(['--cacert', testTls().caPath, '-x', tinyproxy.proxyUrl(), `${targets.httpsOrigin}/echo`]);
+    const tls = await curl([
+      '--cacert',
+      testTls().caPath,
+      '-x',
+      tinyproxy.proxyUrl(),
+      `${targets.httpsOrigin}/echo`,
+    ]);
     assert.equal(json<EchoBody>(tls).remote, '127.0.0.5');
   });
 
@@ -79,16 +97,30 @@ describe('test harness peers', () => {
   test('proxy-chain proxy uses its local address', async () => {
     const proxy = await startChainProxy('127.0.0.20', { username: 'u1', password: 'p1' });
     registerCleanup(() => proxy.close());
-    const response = await curl(['-x', `http://u1:p1@${proxy.address()}`, `${targets.httpOrigin}/echo`]);
+    const response = await curl([
+      '-x',
+      `http://u1:p1@${proxy.address()}`,
+      `${targets.httpOrigin}/echo`,
+    ]);
     assert.equal(json<EchoBody>(response).remote, '127.0.0.20');
-    const refused = await curl(['-x', `http://u1:bad@${proxy.address()}`, `${targets.httpOrigin}/echo`]);
+    const refused = await curl([
+      '-x',
+      `http://u1:bad@${proxy.address()}`,
+      `${targets.httpOrigin}/echo`,
+    ]);
     assert.equal(refused.status, 407);
   });
 
   test('fake proxy with a split CONNECT head tunnels', async () => {
     const proxy = await startFakeProxy('split-connect-head', '127.0.0.21');
     registerCleanup(() => proxy.close());
-    const response = await curl(['--cacert', testTls().caPath, '-x', `http://${proxy.address()}`, `${targets.httpsOrigin}/echo`]);
+    const response = await curl([
+      '--cacert',
+      testTls().caPath,
+      '-x',
+      `http://${proxy.address()}`,
+      `${targets.httpsOrigin}/echo`,
+    ]);
     assert.equal(response.status, 200, response.stderr);
     assert.equal(json<EchoBody>(response).remote, '127.0.0.21');
   });

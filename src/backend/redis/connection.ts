@@ -3,6 +3,7 @@
  * disconnected and never resend a command after a reconnect: the backend fails fast with
  * backend_unavailable instead, and a lost lease expires by itself.
  */
+import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConnectionPlan } from './connection-options.js';
@@ -22,6 +23,12 @@ export function createRedisClient(
   plan: RedisConnectionPlan,
   settings: ConnectionSettings,
 ): RedisClient {
+  const client = buildClient(plan, settings);
+  if (client instanceof Redis) guardStreamErrors(client);
+  return client;
+}
+
+function buildClient(plan: RedisConnectionPlan, settings: ConnectionSettings): RedisClient {
   const common = commonOptions(plan, settings);
   if (plan.mode === 'cluster') {
     const options: ClusterOptions = {
@@ -54,6 +61,22 @@ export function createRedisClient(
     retryStrategy,
     lazyConnect: true,
     enableOfflineQueue: false,
+  });
+}
+
+/**
+ * Keeps a socket's second error from crashing the process. ioredis 6 listens with `once` for
+ * a socket's error, and a failed TLS handshake can emit two (the certificate error, then the
+ * server's alert), so after the first one a permanent listener takes over; the client's own
+ * 'error' event has already reported the failure.
+ */
+function guardStreamErrors(client: Redis): void {
+  const guarded = new WeakSet<object>();
+  client.on('error', () => {
+    const stream: unknown = client.stream;
+    if (!(stream instanceof EventEmitter) || guarded.has(stream)) return;
+    guarded.add(stream);
+    stream.on('error', () => {});
   });
 }
 

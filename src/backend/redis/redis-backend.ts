@@ -328,9 +328,21 @@ export class RedisBackend implements Backend {
   /** Registers every known target again after a reconnect, because Redis may have restarted empty. */
   private async onReconnected(): Promise<void> {
     await this.runner.preload(Object.values(POOL_SCRIPTS));
+    await this.sampleServerClock();
     for (const spec of this.specs.values()) {
       await this.runSync(spec);
       this.wakes.schedule(spec.target);
+    }
+  }
+
+  /** Feeds a few TIME replies to the clock offset estimate before the first pool reply. */
+  private async sampleServerClock(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const [seconds, micros] = await this.client.time();
+      this.clockOffset.observe(
+        Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+        this.now(),
+      );
     }
   }
 

@@ -19,7 +19,7 @@ export interface ContractFactoryOptions {
 export type BackendFactory = (options: ContractFactoryOptions) => Promise<Backend>;
 
 /** Allowed difference between two reported times (Redis times are moved onto the local clock). */
-const TOLERANCE_MS = 15;
+const TOLERANCE_MS = 50;
 /** Allowed error of the local-clock estimate of a Redis time, on top of the call's duration. */
 const CLOCK_SLACK_MS = 3;
 const none = new Set<string>();
@@ -242,17 +242,17 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         async ({ backend }) => {
           const lease = leased(await backend.tryAcquire('shop', none));
           let call = await timed(() => backend.renew(lease));
-          for (let i = 0; i < 4; i++) {
-            await sleep(60);
+          for (let i = 0; i < 3; i++) {
+            await sleep(150);
             call = await timed(() => backend.renew(lease));
             assert.equal(call.value, true);
           }
           assert.equal((await backend.tryAcquire('shop', none)).kind, 'wait');
           const [state] = await backend.snapshot('shop');
-          assertDuring(state?.leaseExpiresAtMs, call, 150, 'renewed expiry');
+          assertDuring(state?.leaseExpiresAtMs, call, 400, 'renewed expiry');
           assert.equal((await backend.release(lease, success)).applied, true);
         },
-        150,
+        400,
       );
     });
 

@@ -14,14 +14,19 @@ export interface ProviderDocument {
   auth?: { type: 'basic'; username: string; password: string };
 }
 
-/** A provider with basic auth whose IPs are the given `host:port` addresses. */
-export function provider(name: string, addresses: string[], user: ProxyUser | null = DEFAULT_PROXY_USER): ProviderDocument {
+/** Builds a provider with basic auth whose IPs are the given `host:port` addresses. */
+export function provider(
+  name: string,
+  addresses: string[],
+  user: ProxyUser | null = DEFAULT_PROXY_USER,
+): ProviderDocument {
   const document: ProviderDocument = { name, ipList: addresses };
-  if (user !== null) document.auth = { type: 'basic', username: user.username, password: user.password };
+  if (user !== null)
+    document.auth = { type: 'basic', username: user.username, password: user.password };
   return document;
 }
 
-/** A pool that takes every IP of each provider, in order. */
+/** Builds a pool that takes every IP of each provider, in order. */
 export function pool(name: string, providers: ProviderDocument[]): Record<string, unknown> {
   return {
     name,
@@ -29,8 +34,12 @@ export function pool(name: string, providers: ProviderDocument[]): Record<string
   };
 }
 
-/** A catch-all target with short test timings; `settings` override any key. */
-export function target(name: string, poolName: string, settings: Record<string, unknown> = {}): Record<string, unknown> {
+/** Builds a catch-all target with short test timings, where `settings` override any key. */
+export function target(
+  name: string,
+  poolName: string,
+  settings: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     name,
     regex: '.*',
@@ -44,7 +53,7 @@ export function target(name: string, poolName: string, settings: Record<string, 
   };
 }
 
-/** A whole config document with one provider, one pool and one target named `t`. */
+/** Builds a whole config document with one provider, one pool and one target named `t`. */
 export function singleTargetConfig(
   providerDocument: ProviderDocument,
   targetSettings: Record<string, unknown> = {},
@@ -93,7 +102,8 @@ export function arrivalsBySource(requests: SeenRequest[]): Map<string, number[]>
 export function minGapMs(requests: SeenRequest[]): number {
   let smallest = Infinity;
   for (const list of arrivalsBySource(requests).values()) {
-    for (let i = 1; i < list.length; i++) smallest = Math.min(smallest, (list[i] as number) - (list[i - 1] as number));
+    for (let i = 1; i < list.length; i++)
+      smallest = Math.min(smallest, (list[i] as number) - (list[i - 1] as number));
   }
   return smallest;
 }
@@ -124,4 +134,14 @@ export function nextEvent<K extends EventName>(
       resolve(payload);
     });
   });
+}
+
+/** Polls `condition` every 50 ms until it is true or `timeoutMs` passes, and returns its last value. */
+export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return condition();
 }

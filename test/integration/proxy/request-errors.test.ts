@@ -1,4 +1,4 @@
-// Requests that Proxy Hopper answers itself before any upstream is used: missing, malformed or
+// Requests that Proxy Hopper responds to itself before any upstream is used: missing, malformed or
 // non-HTTP X-Proxy-Hopper-Target, and a URL that no target regex matches.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -45,21 +45,28 @@ describe('requests answered by Proxy Hopper itself', () => {
   });
 
   test('empty target header is invalid_target', async () => {
-    const response = await send(hopper.proxyPort, { path: '/x', headers: { 'x-proxy-hopper-target': '' } });
+    const response = await send(hopper.proxyPort, {
+      path: '/x',
+      headers: { 'x-proxy-hopper-target': '' },
+    });
     assert.equal(response.status, 400);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'invalid_target');
     assert.match(response.body.toString(), /X-Proxy-Hopper-Target is empty/);
   });
 
   test('malformed target header is invalid_target', async () => {
-    const response = await curlHopper(hopper.proxyPort, '/x', { 'X-Proxy-Hopper-Target': 'not a url' });
+    const response = await curlHopper(hopper.proxyPort, '/x', {
+      'X-Proxy-Hopper-Target': 'not a url',
+    });
     assert.equal(response.status, 400);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'invalid_target');
     assert.match(response.body.toString(), /'not a url'/);
   });
 
   test('non-HTTP target scheme is invalid_target', async () => {
-    const response = await curlHopper(hopper.proxyPort, '/x', { 'X-Proxy-Hopper-Target': 'ftp://127.0.0.1:21' });
+    const response = await curlHopper(hopper.proxyPort, '/x', {
+      'X-Proxy-Hopper-Target': 'ftp://127.0.0.1:21',
+    });
     assert.equal(response.status, 400);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'invalid_target');
     assert.match(response.body.toString(), /scheme 'ftp'/);
@@ -72,7 +79,10 @@ describe('requests answered by Proxy Hopper itself', () => {
     assert.equal(response.status, 503);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'no_target_match');
     const url = `${targets.httpOrigin}/nomatch?q=1`;
-    assert.match(response.body.toString(), new RegExp(`^No target matched for URL: ${escapeRegExp(url)}(\\.|$)`));
+    assert.match(
+      response.body.toString(),
+      new RegExp(`^No target matched for URL: ${escapeRegExp(url)}(\\.|$)`),
+    );
     assert.match(header(response, 'content-type') ?? '', /^text\/plain/);
   });
 

@@ -8,7 +8,14 @@ import { startHopper } from '../../helpers/proxy-hopper.js';
 import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { startSquids, type SquidPeer } from '../../helpers/squid.js';
 import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
-import { nextEvent, provider, recordEvents, remotes, singleTargetConfig, viaHopper } from './fixture.js';
+import {
+  nextEvent,
+  provider,
+  recordEvents,
+  remotes,
+  singleTargetConfig,
+  viaHopper,
+} from './fixture.js';
 
 describe('retries and quarantine', () => {
   let targets: TargetServers;
@@ -38,9 +45,12 @@ describe('retries and quarantine', () => {
   });
 
   test('retries a dead upstream on another IP', async () => {
-    const config = singleTargetConfig(provider('s', [deadAddress, (squids[0] as SquidPeer).address()]), {
-      ipFailuresUntilQuarantine: 100,
-    });
+    const config = singleTargetConfig(
+      provider('s', [deadAddress, (squids[0] as SquidPeer).address()]),
+      {
+        ipFailuresUntilQuarantine: 100,
+      },
+    );
     const hopper = await startHopper(config);
     const attempts = recordEvents(hopper, 'attempt_end');
     for (let i = 0; i < 4; i++) {
@@ -53,7 +63,9 @@ describe('retries and quarantine', () => {
     for (const attempt of deadAttempts) assert.equal(attempt.outcome, 'connection_error');
     // Every request that first hit the dead IP was retried on the live one.
     for (const attempt of deadAttempts) {
-      const later = attempts.filter((other) => other.requestId === attempt.requestId && other.attempt > attempt.attempt);
+      const later = attempts.filter(
+        (other) => other.requestId === attempt.requestId && other.attempt > attempt.attempt,
+      );
       assert.deepEqual(
         later.map((other) => [other.address, other.outcome]),
         [[(squids[0] as SquidPeer).address(), 'success']],
@@ -63,11 +75,14 @@ describe('retries and quarantine', () => {
   });
 
   test('quarantines after the failure threshold and releases later', async () => {
-    const config = singleTargetConfig(provider('s', [deadAddress, (squids[0] as SquidPeer).address()]), {
-      ipFailuresUntilQuarantine: 2,
-      quarantineTime: '300ms',
-      minActiveIps: 1,
-    });
+    const config = singleTargetConfig(
+      provider('s', [deadAddress, (squids[0] as SquidPeer).address()]),
+      {
+        ipFailuresUntilQuarantine: 2,
+        quarantineTime: '300ms',
+        minActiveIps: 1,
+      },
+    );
     const hopper = await startHopper(config);
     const attempts = recordEvents(hopper, 'attempt_end');
     const quarantined = nextEvent(hopper, 'quarantine', (event) => event.address === deadAddress);
@@ -83,7 +98,12 @@ describe('retries and quarantine', () => {
     const states = await hopper.running.backend.snapshot('t');
     assert.equal(states.find((state) => state.address === deadAddress)?.status, 'quarantined');
 
-    const released = await nextEvent(hopper, 'quarantine_release', (e) => e.address === deadAddress, 6000);
+    const released = await nextEvent(
+      hopper,
+      'quarantine_release',
+      (e) => e.address === deadAddress,
+      6000,
+    );
     assert.equal(released.target, 't');
     const heldMs = Date.now() - quarantinedAtMs;
     assert.ok(heldMs >= 250, `released after ${heldMs} ms`);
@@ -105,7 +125,7 @@ describe('retries and quarantine', () => {
       (line) => line.message === 'quarantine skipped to keep minActiveIps in rotation',
     );
     const response = await viaHopper(hopper.proxyPort, downOrigin, '/down');
-    // squid answers 503 when it cannot reach the target, and 503 is retriable.
+    // squid responds 503 when it cannot reach the target, and 503 is retriable.
     assert.equal(response.status, 503);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');
     assert.equal(json(response).retries_attempted, 2);
@@ -114,10 +134,43 @@ describe('retries and quarantine', () => {
     assert.equal(line.minActiveIps, 1);
     assert.equal(line.activeIps, 1);
     const states = await hopper.running.backend.snapshot('t');
+    assert.deepEqual(states.map((state) => state.status === 'quarantined').sort(), [
+      false,
+      true,
+      true,
+    ]);
+    await hopper.stop();
+  });
+
+  test('all IPs quarantined gives 503 no_ip_available', async () => {
+    const otherDead = `127.0.0.1:${await freePort()}`;
+    const config = singleTargetConfig(provider('s', [deadAddress, otherDead]), {
+      ipFailuresUntilQuarantine: 1,
+      quarantineTime: '60s',
+      minActiveIps: 0,
+      numRetries: 1,
+      maxQueueWait: '500ms',
+    });
+    const hopper = await startHopper(config);
+    const first = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/echo/all-dead/1');
+    assert.equal(first.status, 502);
+    assert.equal(header(first, 'x-proxy-hopper-error'), 'connection_error');
+    const states = await hopper.running.backend.snapshot('t');
     assert.deepEqual(
-      states.map((state) => state.status === 'quarantined').sort(),
-      [false, true, true],
+      states.map((state) => state.status),
+      ['quarantined', 'quarantined'],
     );
+
+    const startedMs = Date.now();
+    const second = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/echo/all-dead/2');
+    const waitedMs = Date.now() - startedMs;
+    assert.equal(second.status, 503);
+    assert.equal(header(second, 'x-proxy-hopper-error'), 'no_ip_available');
+    assert.equal(json(second).error, 'no_ip_available');
+    const retryAfter = Number(header(second, 'retry-after'));
+    // The quarantine has about 59 s left; Retry-After must not promise an IP sooner.
+    assert.ok(retryAfter >= 55 && retryAfter <= 60, `Retry-After ${header(second, 'retry-after')}`);
+    assert.ok(waitedMs <= 2000, `waited ${waitedMs} ms`);
     await hopper.stop();
   });
 
@@ -132,10 +185,17 @@ describe('retries and quarantine', () => {
   });
 
   test('X-Proxy-Hopper-Retries 0 disables retries', async () => {
-    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }));
-    const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, '/status/503?k=noretry', {
-      headers: { 'x-proxy-hopper-retries': '0' },
-    });
+    const hopper = await startHopper(
+      singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }),
+    );
+    const response = await viaHopper(
+      hopper.proxyPort,
+      targets.httpOrigin,
+      '/status/503?k=noretry',
+      {
+        headers: { 'x-proxy-hopper-retries': '0' },
+      },
+    );
     assert.equal(response.status, 503);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');
     const body = json(response);
@@ -147,7 +207,9 @@ describe('retries and quarantine', () => {
   });
 
   test('invalid X-Proxy-Hopper-Retries values are ignored', async () => {
-    const hopper = await startHopper(singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }));
+    const hopper = await startHopper(
+      singleTargetConfig(provider('s', squidAddresses()), { numRetries: 2 }),
+    );
     for (const value of ['-1', 'abc']) {
       const path = `/status/503?k=ignored${value}`;
       const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, path, {

@@ -7,7 +7,14 @@ import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
 import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { startSquids, type SquidPeer } from '../../helpers/squid.js';
 import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
-import { arrivalsBySource, minGapMs, provider, remotes, singleTargetConfig, viaHopper } from './fixture.js';
+import {
+  arrivalsBySource,
+  minGapMs,
+  provider,
+  remotes,
+  singleTargetConfig,
+  viaHopper,
+} from './fixture.js';
 
 describe('rotation and spacing', () => {
   let targets: TargetServers;
@@ -22,11 +29,16 @@ describe('rotation and spacing', () => {
   after(cleanupAll);
 
   function squidProvider(): ReturnType<typeof provider> {
-    return provider('squids', squids.map((squid) => squid.address()));
+    return provider(
+      'squids',
+      squids.map((squid) => squid.address()),
+    );
   }
 
   test('rotates over three upstream addresses', async () => {
-    const hopper = await startHopper(singleTargetConfig(squidProvider(), { minRequestInterval: '0ms' }));
+    const hopper = await startHopper(
+      singleTargetConfig(squidProvider(), { minRequestInterval: '0ms' }),
+    );
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) {
       const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/rotate/${i}`);
@@ -38,15 +50,46 @@ describe('rotation and spacing', () => {
     await hopper.stop();
   });
 
+  test('rotates over squid and tinyproxy', async () => {
+    const tinyproxy = await startTinyproxy();
+    const squidsOnly = provider('squids', [
+      (squids[0] as SquidPeer).address(),
+      (squids[1] as SquidPeer).address(),
+    ]);
+    const tiny = provider('tiny', [tinyproxy.address()], DEFAULT_TINYPROXY_USER);
+    const hopper = await startHopper({
+      server: { caFile: testTls().caPath },
+      proxyProviders: [squidsOnly, tiny],
+      ipPools: [pool('p', [squidsOnly, tiny])],
+      targets: [target('t', 'p')],
+    });
+    for (const origin of [targets.httpOrigin, targets.httpsOrigin]) {
+      const seen: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const response = await viaHopper(hopper.proxyPort, origin, `/echo/mixed/${i}`);
+        assert.equal(response.status, 200, origin);
+        seen.push(json<EchoBody>(response).remote);
+      }
+      assert.deepEqual([...new Set(seen)].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.5'], origin);
+    }
+    await hopper.stop();
+    await tinyproxy.stop();
+  });
+
   test('keeps minRequestInterval per IP under 50 concurrent requests', async () => {
     const intervalMs = 150;
     const hopper = await startHopper(
-      singleTargetConfig(squidProvider(), { minRequestInterval: `${intervalMs}ms`, maxQueueWait: '20s' }),
+      singleTargetConfig(squidProvider(), {
+        minRequestInterval: `${intervalMs}ms`,
+        maxQueueWait: '20s',
+      }),
     );
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/spacing/${i}`)),
+      Array.from({ length: 50 }, (_, i) =>
+        viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/spacing/${i}`),
+      ),
     );
     lag.disable();
     assert.deepEqual(
@@ -58,16 +101,21 @@ describe('rotation and spacing', () => {
     const bySource = arrivalsBySource(seen);
     assert.deepEqual([...bySource.keys()].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
     // Proxy Hopper, the client and the target share this process, so a stall of its event
-    // loop delays a send or an arrival stamp; the tolerance grows by the longest stall seen.
+    // loop delays a send or an arrival stamp. The tolerance grows by the longest stall seen.
     const toleranceMs = 15 + lag.max / 1e6;
-    const gaps = [...bySource.values()].map((list) => list.slice(1).map((at, i) => (at - (list[i] as number)).toFixed(1)));
+    const gaps = [...bySource.values()].map((list) =>
+      list.slice(1).map((at, i) => (at - (list[i] as number)).toFixed(1)),
+    );
     assert.ok(
       minGapMs(seen) >= intervalMs - toleranceMs,
       `smallest gap ${minGapMs(seen).toFixed(1)} ms, tolerance ${toleranceMs.toFixed(1)} ms, gaps ${JSON.stringify(gaps)}`,
     );
     for (const list of bySource.values()) {
       const spanMs = (list.at(-1) as number) - (list[0] as number);
-      assert.ok(spanMs >= (list.length - 1) * intervalMs - toleranceMs, `span ${spanMs.toFixed(1)} ms for ${list.length}`);
+      assert.ok(
+        spanMs >= (list.length - 1) * intervalMs - toleranceMs,
+        `span ${spanMs.toFixed(1)} ms for ${list.length}`,
+      );
     }
     await hopper.stop();
   });
@@ -88,7 +136,10 @@ describe('rotation and spacing', () => {
     assert.equal(header(second, 'x-proxy-hopper-error'), 'queue_timeout');
     assert.match(header(second, 'content-type') ?? '', /^application\/json/);
     const retryAfter = Number(header(second, 'retry-after'));
-    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After ${header(second, 'retry-after')}`);
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter >= 1,
+      `Retry-After ${header(second, 'retry-after')}`,
+    );
     const body = json(second);
     assert.equal(body.error, 'queue_timeout');
     assert.equal(typeof body.detail, 'string');

@@ -5,7 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import { header, headerAll, json, send } from '../../helpers/clients.js';
 import { startHopper } from '../../helpers/proxy-hopper.js';
 import { cleanupAll, registerCleanup, sleep } from '../../helpers/processes.js';
-import { DEFAULT_PROXY_USER, startSquid, startSquids, type SquidPeer } from '../../helpers/squid.js';
+import {
+  DEFAULT_PROXY_USER,
+  startSquid,
+  startSquids,
+  type SquidPeer,
+} from '../../helpers/squid.js';
 import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
 import { startTinyproxy, type TinyproxyPeer } from '../../helpers/tinyproxy.js';
 import { testTls } from '../../helpers/tls.js';
@@ -48,14 +53,20 @@ describe('upstream proxy authentication', () => {
         assert.equal(json<EchoBody>(response).remote, '127.0.0.3');
         assert.deepEqual(headerAll(response, 'proxy-authenticate'), []);
       }
-      const rejected = attempts.filter((attempt) => attempt.address === (squids[0] as SquidPeer).address());
+      const rejected = attempts.filter(
+        (attempt) => attempt.address === (squids[0] as SquidPeer).address(),
+      );
       assert.ok(rejected.length >= 1, 'no attempt used the squid with the wrong password');
       for (const attempt of rejected) assert.notEqual(attempt.outcome, 'success');
       await hopper.stop();
     });
 
     test(`all IPs rejecting credentials give 502 (${scheme})`, async () => {
-      const bad = provider('bad', squids.map((squid) => squid.address()), WRONG);
+      const bad = provider(
+        'bad',
+        squids.map((squid) => squid.address()),
+        WRONG,
+      );
       const hopper = await startHopper({
         server: { caFile: testTls().caPath },
         proxyProviders: [bad],
@@ -77,7 +88,9 @@ describe('upstream proxy authentication', () => {
   }
 
   test('tinyproxy 401 is retried on another IP', async () => {
-    const hopper = await startHopper(mixedConfig(tinyproxy.address(), { username: 'carol', password: 'nope' }));
+    const hopper = await startHopper(
+      mixedConfig(tinyproxy.address(), { username: 'carol', password: 'nope' }),
+    );
     const attempts = recordEvents(hopper, 'attempt_end');
     for (let i = 0; i < 4; i++) {
       const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, `/echo/tiny401/${i}`);
@@ -107,7 +120,10 @@ describe('upstream proxy authentication', () => {
 
   test('providers sharing one squid keep their own credentials', async () => {
     const bob = { username: 'bob', password: 'b0b-pass' };
-    const shared = await startSquid({ users: [DEFAULT_PROXY_USER, bob], outgoingAddresses: ['127.0.0.9'] });
+    const shared = await startSquid({
+      users: [DEFAULT_PROXY_USER, bob],
+      outgoingAddresses: ['127.0.0.9'],
+    });
     const provA = provider('prov-a', [shared.address()], DEFAULT_PROXY_USER);
     const provB = provider('prov-b', [shared.address()], bob);
     const hopper = await startHopper({
@@ -129,7 +145,10 @@ describe('upstream proxy authentication', () => {
     // squid logs a CONNECT when the tunnel closes, so stop Proxy Hopper's pooled tunnels first.
     await hopper.stop();
     const deadlineMs = Date.now() + 3000;
-    while (!shared.accessLines().some((line) => line.includes(' CONNECT ')) && Date.now() < deadlineMs) {
+    while (
+      !shared.accessLines().some((line) => line.includes(' CONNECT ')) &&
+      Date.now() < deadlineMs
+    ) {
       await sleep(50);
     }
     // squid's native access.log: time elapsed client code/status bytes method URL user ...
@@ -138,7 +157,10 @@ describe('upstream proxy authentication', () => {
       return `${fields[5]} ${fields[7]}`;
     });
     const httpUsers = users.filter((entry) => entry.startsWith('GET '));
-    assert.deepEqual(httpUsers, sequence.map((which) => `GET ${which === 'a' ? 'alice' : 'bob'}`));
+    assert.deepEqual(
+      httpUsers,
+      sequence.map((which) => `GET ${which === 'a' ? 'alice' : 'bob'}`),
+    );
     const tunnelUsers = users.filter((entry) => entry.startsWith('CONNECT '));
     assert.ok(tunnelUsers.length >= 2, `tunnels: ${JSON.stringify(tunnelUsers)}`);
     assert.deepEqual([...new Set(tunnelUsers)].sort(), ['CONNECT alice', 'CONNECT bob']);

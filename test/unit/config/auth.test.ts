@@ -218,14 +218,14 @@ describe('auth block', () => {
       'two API keys with the same key',
       `  apiKeys: [{name: a, key: same}, {name: b, key: same}]\n`,
       [
-        "auth.apiKeys[1].key: API key 'b' has the same key as API key 'a'; every key must be unique",
+        "auth.apiKeys[1].key: API key 'b' has the same key as API key 'a'. Every key must be unique",
       ],
     ],
     [
       'key and keyHash of the same secret',
       `  apiKeys: [{name: a, key: same}, {name: b, keyHash: 'sha256:${createHash('sha256').update('same').digest('hex')}'}]\n`,
       [
-        "auth.apiKeys[1].keyHash: API key 'b' has the same key as API key 'a'; every key must be unique",
+        "auth.apiKeys[1].keyHash: API key 'b' has the same key as API key 'a'. Every key must be unique",
       ],
     ],
     [

@@ -157,7 +157,7 @@ describe('key normalization', () => {
       {
         path: 'targets[0].minRequestInterval',
         message:
-          "'min_request_interval' and 'minRequestInterval' are the same setting; keep only one of them",
+          "'min_request_interval' and 'minRequestInterval' are the same setting. Keep only one of them",
       },
     ]);
   });
@@ -172,7 +172,7 @@ targets:
     maxRequestTimeInQueue: 2s
 `;
     assert.deepEqual(issuesOf(yaml), [
-      "targets[0].maxQueueWait: 'maxQueueWait' and 'maxRequestTimeInQueue' are the same setting; keep only one of them",
+      "targets[0].maxQueueWait: 'maxQueueWait' and 'maxRequestTimeInQueue' are the same setting. Keep only one of them",
     ]);
   });
 });

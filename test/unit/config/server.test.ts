@@ -64,7 +64,7 @@ describe('server block', () => {
     const config = parse(withServer('logLevel: verbose'));
     assert.equal(config.server.logLevel, 'INFO');
     assert.deepEqual(config.warnings, [
-      "Unknown log level 'verbose'; using INFO. Valid levels: TRACE, DEBUG, INFO, WARNING, ERROR",
+      "Unknown log level 'verbose', so INFO is used. Valid levels: TRACE, DEBUG, INFO, WARNING, ERROR",
     ]);
   });
 

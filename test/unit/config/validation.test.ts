@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { ConfigError } from '../../../src/errors/index.js';
 import { loadConfigFile } from '../../../src/config/index.js';
 import { issuesOf, MINIMAL_TARGETS, parse } from './helpers.js';
@@ -76,13 +77,13 @@ describe('validation messages', () => {
     [
       'target with both ipPool and ipList',
       `${PROVIDER}targets:\n  - {name: t, regex: '.*', ipPool: a, ipList: ['127.0.0.1:1']}`,
-      ["targets[0]: Target 't' sets both 'ipPool' and 'ipList'; keep only one of them"],
+      ["targets[0]: Target 't' sets both 'ipPool' and 'ipList'. Keep only one of them"],
     ],
     [
       'target with an empty inline ipList',
       `targets:\n  - {name: t, regex: '.*', ipList: []}`,
       [
-        "targets[0]: Target 't' resolves to zero IPs; give it at least one address through its ipPool or ipList",
+        "targets[0]: Target 't' resolves to zero IPs. Give it at least one address through its ipPool or ipList",
       ],
     ],
     [
@@ -124,12 +125,16 @@ describe('validation messages', () => {
       'wrong types',
       `targets:\n  - {name: t, regex: 5, ipList: '127.0.0.1:1', spoofUserAgent: sometimes, retryOnStatus: 429}`,
       [
-        'targets[0].regex: Expected a string, got 5; put quotes around the value',
+        'targets[0].regex: Expected a string, got 5. Put quotes around the value',
         "targets[0].spoofUserAgent: Invalid boolean 'sometimes': use true or false",
         'targets[0].retryOnStatus: Expected a list, got 429',
       ],
     ],
-    ['targets not a list', 'targets: {name: t}', ['targets: Expected a list of targets entries']],
+    [
+      'targets not a list',
+      'targets: {name: t}',
+      ["targets: Expected a list of entries under 'targets'"],
+    ],
     ['YAML syntax error', 'targets: [', []],
     [
       'YAML that is not a mapping',
@@ -207,6 +212,38 @@ targets:
       (err: unknown) =>
         err instanceof ConfigError &&
         err.message === "Config file '/nonexistent/ph-config.yaml' not found",
+    );
+  });
+
+  test('YAML merge keys share target defaults', () => {
+    const config = parse(`
+x-defaults: &defaults
+  minRequestInterval: 2s
+  numRetries: 1
+targets:
+  - <<: *defaults
+    name: a
+    regex: 'a'
+    ipList: ['127.0.0.1:1']
+`);
+    assert.equal(config.targets[0]?.minRequestIntervalMs, 2000);
+    assert.equal(config.targets[0]?.numRetries, 1);
+    assert.deepEqual(config.warnings, []);
+  });
+
+  test('duplicate YAML key is an error', () => {
+    assert.deepEqual(issuesOf('targets:\n  - name: a\n    name: b\n'), [
+      'Invalid YAML: Map keys must be unique at line 3, column 5:\n\n  - name: a\n    name: b\n    ^\n',
+    ]);
+  });
+
+  test('directory path', () => {
+    const dir = tmpdir();
+    assert.throws(
+      () => loadConfigFile(dir, { env: {} }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message === `Config path '${dir}' is a directory. Pass a YAML file`,
     );
   });
 

@@ -41,7 +41,7 @@ describe('Redis outage', () => {
       await assert.rejects(backend.snapshot('shop'), assertUnavailable);
       await assert.rejects(backend.syncTarget(poolSpec()), assertUnavailable);
 
-      server = await startRedisServer({ password: PASSWORD, port: server.port, dir: server.dir });
+      server = await startRedisServer({ password: PASSWORD, port: server.port });
       await waitFor(() => backend.isReady(), 5000, 'isReady() to turn true');
       const snapshot = await backend.snapshot('shop');
       const addresses = snapshot.map((state) => state.address);
@@ -67,7 +67,6 @@ describe('Redis outage', () => {
     } finally {
       await backend.stop();
       await server.stop();
-      await removeDir(server.dir);
     }
   });
 
@@ -90,7 +89,6 @@ describe('Redis outage', () => {
     } finally {
       await backend.stop();
       await server.stop();
-      await removeDir(server.dir);
     }
   });
 
@@ -121,7 +119,6 @@ describe('Redis outage', () => {
     } finally {
       await backend.stop();
       await server.stop();
-      await removeDir(server.dir);
     }
   });
 
