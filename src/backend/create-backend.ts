@@ -10,7 +10,7 @@ export interface CreateBackendOptions {
   events?: EventBus;
   logger?: Logger;
   /**
-   * Clock in epoch ms. The memory backend runs on it; the Redis backend keeps its state in
+   * Clock in epoch ms that the memory backend runs on. The Redis backend keeps its state in
    * Redis server time and only moves the times it returns onto this clock.
    */
   now?: () => number;

@@ -27,7 +27,7 @@ interface IpRecord {
   quarantinedUntilMs: number | null;
 }
 
-/** Publishes one backend event; MemoryPool never holds an EventBus itself. */
+/** Publishes one backend event, so MemoryPool needs no EventBus of its own. */
 export type PoolEventSink = <K extends keyof EventMap>(event: K, payload: EventMap[K]) => void;
 
 export class MemoryPool {
@@ -114,12 +114,7 @@ export class MemoryPool {
         applied: false,
       };
     }
-    const outcome =
-      options.result === 'success'
-        ? this.recordSuccess(record)
-        : options.result === 'failure'
-          ? this.recordFailure(record, nowMs)
-          : { quarantined: record.quarantinedUntilMs !== null, floorHeld: false };
+    const outcome = this.recordOutcome(record, nowMs, options.result);
     if (options.cooldownFromRelease) {
       record.nextReadyAtMs = Math.max(record.nextReadyAtMs, nowMs + this.spec.minRequestIntervalMs);
     }
@@ -164,6 +159,17 @@ export class MemoryPool {
       acquiredAtMs: nowMs,
       expiresAtMs: record.leaseExpiresAtMs,
     };
+  }
+
+  private recordOutcome(
+    record: IpRecord,
+    nowMs: number,
+    result: ReleaseOptions['result'],
+  ): { quarantined: boolean; floorHeld: boolean } {
+    if (result === 'success') return this.recordSuccess(record);
+    if (result === 'failure') return this.recordFailure(record, nowMs);
+    // A neutral end (the client went away) tells nothing about the IP, so nothing changes.
+    return { quarantined: record.quarantinedUntilMs !== null, floorHeld: false };
   }
 
   private recordSuccess(record: IpRecord): { quarantined: boolean; floorHeld: boolean } {
@@ -233,7 +239,10 @@ function newRecord(ip: ResolvedIp): IpRecord {
   };
 }
 
-/** A leased IP becomes ready at its lease expiry at the earliest (or sooner, on release). */
+/**
+ * Returns the earliest time a candidate may be ready. A leased IP counts with its lease
+ * expiry, although a release may free it sooner.
+ */
 function earliestReadyAt(candidates: IpRecord[]): number | null {
   let earliest: number | null = null;
   for (const record of candidates) {

@@ -13,7 +13,10 @@ export class DemoTarget {
     const remoteAddress = req.socket.remoteAddress ?? '';
     this.arrivals.push({ remoteAddress, atMs: performance.now() });
     const body = JSON.stringify({ calledFrom: remoteAddress, path: req.url });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   });
   port = 0;

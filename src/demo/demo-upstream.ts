@@ -37,10 +37,13 @@ export class DemoUpstream {
   /** Sends one request to the target so the keep-alive connection to it is open. */
   warmUp(targetPort: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const probe = http.get({ host: '127.0.0.1', port: targetPort, path: '/warm-up', agent: this.agent }, (answer) => {
-        answer.resume();
-        answer.once('end', () => resolve());
-      });
+      const probe = http.get(
+        { host: '127.0.0.1', port: targetPort, path: '/warm-up', agent: this.agent },
+        (answer) => {
+          answer.resume();
+          answer.once('end', () => resolve());
+        },
+      );
       probe.once('error', reject);
     });
   }
@@ -72,7 +75,14 @@ export class DemoUpstream {
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
     const outbound = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers, agent: this.agent },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers,
+        agent: this.agent,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

@@ -29,7 +29,9 @@ export function renderTable(summary: DemoSummary): string {
   ];
   const lines: string[][] = [header];
   for (const row of summary.rows) {
-    const times = summary.arrivals.filter((a) => a.remoteAddress === row.sourceAddress).map((a) => a.atMs);
+    const times = summary.arrivals
+      .filter((a) => a.remoteAddress === row.sourceAddress)
+      .map((a) => a.atMs);
     const arrivalGap = minGap(times);
     const startGap = minGap(row.attemptStartsMs);
     // Attempt starts are what Proxy Hopper controls; arrivals add the upstream's forwarding time.
@@ -46,7 +48,8 @@ export function renderTable(summary: DemoSummary): string {
     ]);
   }
   const widths = header.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
-  const format = (line: string[]): string => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  const format = (line: string[]): string =>
+    line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [format(lines[0]!), rule, ...lines.slice(1).map(format)].join('\n');
 }

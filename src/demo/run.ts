@@ -33,16 +33,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const sources = (await loopbackAliasesWork()) ? SOURCES : SOURCES.map(() => '127.0.0.1');
   const target = new DemoTarget();
   await target.listen();
-  const upstreams = sources.map((sourceAddress) => new DemoUpstream({ sourceAddress, username: 'demo', password: 'demo-secret' }));
+  const upstreams = sources.map(
+    (sourceAddress) =>
+      new DemoUpstream({ sourceAddress, username: 'demo', password: 'demo-secret' }),
+  );
   for (const upstream of upstreams) await upstream.listen();
 
-  const config = parseConfig(demoYaml(upstreams, intervalMs), { env: {}, source: 'embedded demo config' });
+  const config = parseConfig(demoYaml(upstreams, intervalMs), {
+    env: {},
+    source: 'embedded demo config',
+  });
   const hopper = await startProxyHopper(config);
   const client = new Agent({ connections: concurrency });
   const rows = new Map<string, IpRow>(
     upstreams.map((upstream, i) => [
       `127.0.0.1:${upstream.port}`,
-      { label: `127.0.0.1:${upstream.port}`, sourceAddress: sources[i]!, failures: 0, quarantines: 0, attemptStartsMs: [] },
+      {
+        label: `127.0.0.1:${upstream.port}`,
+        sourceAddress: sources[i]!,
+        failures: 0,
+        quarantines: 0,
+        attemptStartsMs: [],
+      },
     ]),
   );
   let retries = 0;
@@ -62,7 +74,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     `Proxy Hopper demo: ${total} requests, ${concurrency} at a time, through 3 upstream proxies, minRequestInterval ${intervalMs} ms.\n` +
       `Upstream ${upstreams[2]!.port} is told to fail its next request, so one attempt is retried on another IP and that IP is quarantined.\n\n`,
   );
-  if (sources[0] === '127.0.0.1') out.write('Note: 127.0.0.2-4 are not usable on this system, so every upstream sends from 127.0.0.1.\n');
+  if (sources[0] === '127.0.0.1')
+    out.write(
+      'Note: 127.0.0.2-4 are not usable on this system, so every upstream sends from 127.0.0.1.\n',
+    );
   // Open each upstream's connection to the target first, so the first timed request does not
   // pay for it and the arrival gaps show the spacing rather than connection setup.
   await Promise.all(upstreams.map((upstream) => upstream.warmUp(target.port)));
@@ -98,8 +113,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   const seconds = (performance.now() - startedMs) / 1000;
   const statusText = [...statuses].map(([status, count]) => `${count} x ${status}`).join(', ');
-  out.write(`\n${renderTable({ rows: [...rows.values()], arrivals: target.arrivals, minRequestIntervalMs: intervalMs })}\n\n`);
-  out.write(`Answers: ${statusText} in ${seconds.toFixed(1)} s; ${retries} attempt(s) retried on another IP.\n`);
+  out.write(
+    `\n${renderTable({ rows: [...rows.values()], arrivals: target.arrivals, minRequestIntervalMs: intervalMs })}\n\n`,
+  );
+  out.write(
+    `Answers: ${statusText} in ${seconds.toFixed(1)} s; ${retries} attempt(s) retried on another IP.\n`,
+  );
   out.write(
     'Start gap: time between two attempts Proxy Hopper started through one IP (the guarantee).\n' +
       'Arrival gap: the same seen at the target; it can be a few ms shorter when an earlier request\n' +
@@ -134,12 +153,18 @@ targets:
 `;
 }
 
-function drawProgress(stream: NodeJS.WriteStream, done: number, total: number, retries: number): void {
+function drawProgress(
+  stream: NodeJS.WriteStream,
+  done: number,
+  total: number,
+  retries: number,
+): void {
   const width = 30;
   const filled = Math.round((done / total) * width);
   const bar = `[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} answered, ${retries} retried`;
   if (stream.isTTY) stream.write(`\r${bar}`);
-  else if (done === total || done % Math.max(1, Math.floor(total / 5)) === 0) stream.write(`${bar}\n`);
+  else if (done === total || done % Math.max(1, Math.floor(total / 5)) === 0)
+    stream.write(`${bar}\n`);
 }
 
 /** True when this system routes 127.0.0.2-4 to loopback (Linux does; macOS needs aliases). */

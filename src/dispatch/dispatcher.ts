@@ -9,7 +9,11 @@ import { ProxyHopperError } from '../errors/index.js';
 import type { AttemptOutcome, EventBus } from '../observe/events.js';
 import { classifyFailure, type ClassifiedFailure } from '../upstream/classify-failure.js';
 import { isProxyAuthRejection } from '../upstream/proxy-auth-rejection.js';
-import { sendAttempt, type OutboundRequest, type UpstreamResponse } from '../upstream/send-attempt.js';
+import {
+  sendAttempt,
+  type OutboundRequest,
+  type UpstreamResponse,
+} from '../upstream/send-attempt.js';
 import type { UpstreamClients } from '../upstream/upstream-clients.js';
 import { LeaseHolder } from './lease-holder.js';
 import type { RequestBody } from './request-body.js';
@@ -104,7 +108,8 @@ export class Dispatcher {
       if (result.kind === 'success') return result.success;
 
       lastFailure = result.failure;
-      const canRetry = attempt < request.numRetries && request.body.replayable && !request.signal.aborted;
+      const canRetry =
+        attempt < request.numRetries && request.body.replayable && !request.signal.aborted;
       if (!canRetry) throw this.exhausted(request, attempt, lastFailure);
       this.options.events.emit('retry', {
         requestId: request.requestId,
@@ -124,7 +129,12 @@ export class Dispatcher {
   ) {
     try {
       const avoid = this.options.avoid?.(tried) ?? tried;
-      return await request.target.queue.acquire(request.requestId, avoid, deadlineMs, request.signal);
+      return await request.target.queue.acquire(
+        request.requestId,
+        avoid,
+        deadlineMs,
+        request.signal,
+      );
     } catch (err) {
       if (err instanceof ProxyHopperError) {
         err.fields.url = request.url;
@@ -143,27 +153,69 @@ export class Dispatcher {
     holder: LeaseHolder,
     startedMs: number,
     attempt: number,
-  ): Promise<{ kind: 'success'; success: DispatchSuccess } | { kind: 'failed'; failure: FailedAttempt }> {
+  ): Promise<
+    { kind: 'success'; success: DispatchSuccess } | { kind: 'failed'; failure: FailedAttempt }
+  > {
     const target = request.target.config;
     let response: UpstreamResponse;
     try {
-      response = await sendAttempt(this.options.clients, ip, request.outbound, request.body.forAttempt(), request.signal);
+      response = await sendAttempt(
+        this.options.clients,
+        ip,
+        request.outbound,
+        request.body.forAttempt(),
+        request.signal,
+      );
     } catch (err) {
       const failure = classifyFailure(err);
       if (failure.kind === 'aborted' || request.signal.aborted) {
         await holder.release({ result: 'neutral', cooldownFromRelease: false });
         throw new ProxyHopperError('proxy_error', 'Client closed the request', { cause: err });
       }
-      await this.recordFailure(request, ip, holder, startedMs, attempt, outcomeForFailure(failure), null, failure.detail, true);
-      return { kind: 'failed', failure: { kind: failure.kind, status: null, detail: failure.detail, retryAfter: null } };
+      await this.recordFailure(
+        request,
+        ip,
+        holder,
+        startedMs,
+        attempt,
+        outcomeForFailure(failure),
+        null,
+        failure.detail,
+        true,
+      );
+      return {
+        kind: 'failed',
+        failure: { kind: failure.kind, status: null, detail: failure.detail, retryAfter: null },
+      };
     }
 
-    if (request.outbound.scheme === 'http' && isProxyAuthRejection(response.statusCode, response.headers)) {
+    if (
+      request.outbound.scheme === 'http' &&
+      isProxyAuthRejection(response.statusCode, response.headers)
+    ) {
       // Our credentials for this upstream proxy are wrong: an IP failure, never passed on.
       response.body.dump().catch(() => {});
       const detail = `UpstreamAuthError: upstream proxy rejected the credentials (${response.statusCode})`;
-      await this.recordFailure(request, ip, holder, startedMs, attempt, 'connection_error', response.statusCode, detail, false);
-      return { kind: 'failed', failure: { kind: 'upstream_auth_failed', status: response.statusCode, detail, retryAfter: null } };
+      await this.recordFailure(
+        request,
+        ip,
+        holder,
+        startedMs,
+        attempt,
+        'connection_error',
+        response.statusCode,
+        detail,
+        false,
+      );
+      return {
+        kind: 'failed',
+        failure: {
+          kind: 'upstream_auth_failed',
+          status: response.statusCode,
+          detail,
+          retryAfter: null,
+        },
+      };
     }
 
     const outcome = outcomeForStatus(response.statusCode, target.retryOnStatus);
@@ -171,13 +223,35 @@ export class Dispatcher {
       const retryAfter = headerValue(response.headers['retry-after']);
       response.body.dump().catch(() => {});
       const detail = `Upstream returned ${response.statusCode}`;
-      await this.recordFailure(request, ip, holder, startedMs, attempt, outcome, response.statusCode, detail, false);
-      return { kind: 'failed', failure: { kind: 'status', status: response.statusCode, detail, retryAfter } };
+      await this.recordFailure(
+        request,
+        ip,
+        holder,
+        startedMs,
+        attempt,
+        outcome,
+        response.statusCode,
+        detail,
+        false,
+      );
+      return {
+        kind: 'failed',
+        failure: { kind: 'status', status: response.statusCode, detail, retryAfter },
+      };
     }
 
     holder.keepAlive(this.options.leaseTtlMs);
     const finish = (end: BodyEnd, error?: unknown): void => {
-      void this.finishBody(request, ip, holder, startedMs, attempt, response.statusCode, end, error);
+      void this.finishBody(
+        request,
+        ip,
+        holder,
+        startedMs,
+        attempt,
+        response.statusCode,
+        end,
+        error,
+      );
     };
     return {
       kind: 'success',
@@ -202,11 +276,29 @@ export class Dispatcher {
     }
     if (end === 'client_aborted') {
       await holder.release({ result: 'neutral', cooldownFromRelease: false });
-      this.publishAttempt(request, ip, startedMs, attempt, 'success', status, 'client closed the connection mid-body');
+      this.publishAttempt(
+        request,
+        ip,
+        startedMs,
+        attempt,
+        'success',
+        status,
+        'client closed the connection mid-body',
+      );
       return;
     }
     const detail = classifyFailure(error).detail;
-    await this.recordFailure(request, ip, holder, startedMs, attempt, 'connection_error', status, `failed mid-body: ${detail}`, true);
+    await this.recordFailure(
+      request,
+      ip,
+      holder,
+      startedMs,
+      attempt,
+      'connection_error',
+      status,
+      `failed mid-body: ${detail}`,
+      true,
+    );
   }
 
   private async recordFailure(
@@ -246,7 +338,11 @@ export class Dispatcher {
     });
   }
 
-  private exhausted(request: DispatchRequest, attempt: number, failure: FailedAttempt): ProxyHopperError {
+  private exhausted(
+    request: DispatchRequest,
+    attempt: number,
+    failure: FailedAttempt,
+  ): ProxyHopperError {
     const target = request.target.config.name;
     this.options.events.emit('retry_exhausted', {
       requestId: request.requestId,
@@ -260,14 +356,21 @@ export class Dispatcher {
       retries_attempted: attempt,
       retries_allowed: request.numRetries,
     };
-    const reason = request.body.replayable ? '' : ' (the request body was too large to replay, so it was not retried)';
+    const reason = request.body.replayable
+      ? ''
+      : ' (the request body was too large to replay, so it was not retried)';
     if (failure.kind === 'status' && failure.status !== null) {
-      const headers: Record<string, string> = failure.retryAfter === null ? {} : { 'retry-after': failure.retryAfter };
-      return new ProxyHopperError('upstream_error', `Upstream returned ${failure.status} after exhausting retries${reason}`, {
-        status: failure.status,
-        headers,
-        fields,
-      });
+      const headers: Record<string, string> =
+        failure.retryAfter === null ? {} : { 'retry-after': failure.retryAfter };
+      return new ProxyHopperError(
+        'upstream_error',
+        `Upstream returned ${failure.status} after exhausting retries${reason}`,
+        {
+          status: failure.status,
+          headers,
+          fields,
+        },
+      );
     }
     if (failure.kind === 'upstream_auth_failed') {
       return new ProxyHopperError(

@@ -45,7 +45,12 @@ export class IpWaitQueue {
    * `queue_timeout` or `no_ip_available` once `deadlineMs` passes, and with the abort reason
    * when `signal` aborts (the client went away).
    */
-  acquire(requestId: string, avoid: ReadonlySet<string>, deadlineMs: number, signal: AbortSignal | null): Promise<Lease> {
+  acquire(
+    requestId: string,
+    avoid: ReadonlySet<string>,
+    deadlineMs: number,
+    signal: AbortSignal | null,
+  ): Promise<Lease> {
     if (this.closed) return Promise.reject(shutdownError());
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = {
@@ -63,7 +68,8 @@ export class IpWaitQueue {
       const remainingMs = deadlineMs - this.now();
       waiter.timer = setTimeout(() => this.expire(waiter), Math.max(0, remainingMs));
       if (signal !== null) {
-        waiter.onAbort = () => this.settle(waiter, { error: signal.reason ?? new Error('aborted') });
+        waiter.onAbort = () =>
+          this.settle(waiter, { error: signal.reason ?? new Error('aborted') });
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.push(waiter);
@@ -110,7 +116,9 @@ export class IpWaitQueue {
       if (result.kind === 'leased') {
         if (waiter.settled) {
           // The waiter timed out or aborted while the backend answered: give the IP back.
-          void this.backend.release(result.lease, { result: 'neutral', cooldownFromRelease: false }).catch(() => {});
+          void this.backend
+            .release(result.lease, { result: 'neutral', cooldownFromRelease: false })
+            .catch(() => {});
           continue;
         }
         this.settle(waiter, { lease: result.lease });
@@ -130,11 +138,14 @@ export class IpWaitQueue {
     if (this.wakeTimer !== null && atMs >= this.wakeAtMs) return;
     if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
     this.wakeAtMs = atMs;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = null;
-      this.wakeAtMs = Number.POSITIVE_INFINITY;
-      this.pump();
-    }, Math.max(0, atMs - this.now()));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wakeAtMs = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, atMs - this.now()),
+    );
   }
 
   private expire(waiter: Waiter): void {
@@ -147,7 +158,11 @@ export class IpWaitQueue {
     const nowMs = this.now();
     if (last !== null && last.inRotation === 0) {
       const retryAfterSec = secondsUntil(last.nextQuarantineEndMs, nowMs);
-      this.events.emit('queue_expired', { requestId: waiter.requestId, target: this.target, code: 'no_ip_available' });
+      this.events.emit('queue_expired', {
+        requestId: waiter.requestId,
+        target: this.target,
+        code: 'no_ip_available',
+      });
       return new ProxyHopperError(
         'no_ip_available',
         `No proxy IP available within the allowed wait time: every IP of target '${this.target}' is quarantined. Retry after ${retryAfterSec} s.`,
@@ -155,7 +170,11 @@ export class IpWaitQueue {
       );
     }
     const retryAfterSec = secondsUntil(last?.readyAtMs ?? null, nowMs);
-    this.events.emit('queue_expired', { requestId: waiter.requestId, target: this.target, code: 'queue_timeout' });
+    this.events.emit('queue_expired', {
+      requestId: waiter.requestId,
+      target: this.target,
+      code: 'queue_timeout',
+    });
     return new ProxyHopperError(
       'queue_timeout',
       `Request expired waiting in queue: no IP of target '${this.target}' became free within maxQueueWait. Retry later or raise maxQueueWait.`,
@@ -167,7 +186,8 @@ export class IpWaitQueue {
     if (waiter.settled) return;
     waiter.settled = true;
     if (waiter.timer !== null) clearTimeout(waiter.timer);
-    if (waiter.signal !== null && waiter.onAbort !== null) waiter.signal.removeEventListener('abort', waiter.onAbort);
+    if (waiter.signal !== null && waiter.onAbort !== null)
+      waiter.signal.removeEventListener('abort', waiter.onAbort);
     const index = this.waiters.indexOf(waiter);
     if (index !== -1) this.waiters.splice(index, 1);
     this.publishDepth();
@@ -186,5 +206,8 @@ function secondsUntil(atMs: number | null, nowMs: number): number {
 }
 
 function shutdownError(): ProxyHopperError {
-  return new ProxyHopperError('server_shutdown', 'Server is shutting down: retry on another instance.');
+  return new ProxyHopperError(
+    'server_shutdown',
+    'Server is shutting down: retry on another instance.',
+  );
 }

@@ -47,13 +47,17 @@ class StreamedBody implements RequestBody {
  * Reads the body of `req` up to `retryLimitBytes` into memory. A declared or actual size above
  * the limit switches to streaming: the bytes read so far are sent first, then the rest.
  */
-export async function readRequestBody(req: IncomingMessage, retryLimitBytes: number): Promise<RequestBody> {
+export async function readRequestBody(
+  req: IncomingMessage,
+  retryLimitBytes: number,
+): Promise<RequestBody> {
   const declared = req.headers['content-length'];
   const declaredBytes = declared === undefined ? null : Number(declared);
   const chunked = req.headers['transfer-encoding'] !== undefined;
 
   if (!chunked && (declaredBytes === null || declaredBytes === 0)) return new BufferedBody(null);
-  if (declaredBytes !== null && declaredBytes > retryLimitBytes) return new StreamedBody(req, declaredBytes);
+  if (declaredBytes !== null && declaredBytes > retryLimitBytes)
+    return new StreamedBody(req, declaredBytes);
 
   return collectUpTo(req, retryLimitBytes);
 }
@@ -88,7 +92,12 @@ function collectUpTo(req: IncomingMessage, limitBytes: number): Promise<RequestB
     const onClose = (): void => {
       // The client went away before the body ended; no IP has been leased yet.
       cleanup();
-      reject(new ProxyHopperError('bad_request', 'Client closed the connection before the request body ended'));
+      reject(
+        new ProxyHopperError(
+          'bad_request',
+          'Client closed the connection before the request body ended',
+        ),
+      );
     };
     req.on('data', onData);
     req.once('end', onEnd);

@@ -5,7 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ProxyHopperError } from '../errors/index.js';
-import { HOP_BY_HOP, NOT_OVERRIDABLE, connectionTokens, isControlHeader } from './header-hygiene.js';
+import {
+  HOP_BY_HOP,
+  NOT_OVERRIDABLE,
+  connectionTokens,
+  isControlHeader,
+} from './header-hygiene.js';
 import { randomUserAgent } from './user-agents.js';
 
 export const TARGET_HEADER = 'x-proxy-hopper-target';
@@ -60,7 +65,10 @@ export function readControlHeaders(rawHeaders: readonly string[]): ControlValues
     if (!isControlHeader(name) || CONTROL_NAMES.has(name)) {
       if (name === TARGET_HEADER) {
         if (target !== null) {
-          throw new ProxyHopperError('invalid_target', 'X-Proxy-Hopper-Target was sent more than once; send it exactly once');
+          throw new ProxyHopperError(
+            'invalid_target',
+            'X-Proxy-Hopper-Target was sent more than once; send it exactly once',
+          );
         }
         target = value;
       }
@@ -107,10 +115,14 @@ export interface OutboundHeaderOptions {
 }
 
 /** The header list sent to the target, as a flat name/value list keeping duplicates. */
-export function outboundHeaders(rawHeaders: readonly string[], options: OutboundHeaderOptions): string[] {
+export function outboundHeaders(
+  rawHeaders: readonly string[],
+  options: OutboundHeaderOptions,
+): string[] {
   const connectionValues: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'connection') connectionValues.push(rawHeaders[i + 1] ?? '');
+    if (rawHeaders[i]!.toLowerCase() === 'connection')
+      connectionValues.push(rawHeaders[i + 1] ?? '');
   }
   const named = connectionTokens(connectionValues);
 
@@ -122,14 +134,21 @@ export function outboundHeaders(rawHeaders: readonly string[], options: Outbound
     if (HOP_BY_HOP.has(lower) || named.has(lower) || isControlHeader(lower)) continue;
     // Host is the target's; Content-Length is recomputed; Expect was answered by us already
     // (Node sends 100 Continue); the client's User-Agent is replaced, as the original does.
-    if (lower === 'host' || lower === 'content-length' || lower === 'expect' || lower === 'user-agent') continue;
+    if (
+      lower === 'host' ||
+      lower === 'content-length' ||
+      lower === 'expect' ||
+      lower === 'user-agent'
+    )
+      continue;
     if (options.overrides.has(lower)) continue;
     if (lower === 'x-request-id') sawRequestId = true;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   if (!sawRequestId) out.push('x-request-id', options.requestId);
   if (options.bodyLengthBytes !== null) out.push('content-length', String(options.bodyLengthBytes));
-  if (options.spoofUserAgent && !options.overrides.has('user-agent')) out.push('user-agent', randomUserAgent());
+  if (options.spoofUserAgent && !options.overrides.has('user-agent'))
+    out.push('user-agent', randomUserAgent());
   for (const [name, value] of options.overrides) out.push(name, value);
   return out;
 }

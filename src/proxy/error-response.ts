@@ -18,7 +18,12 @@ const JSON_CODES = new Set([
   'backend_unavailable',
 ]);
 
-export function writeError(res: ServerResponse, err: ProxyHopperError, requestId: string, method: string): void {
+export function writeError(
+  res: ServerResponse,
+  err: ProxyHopperError,
+  requestId: string,
+  method: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -9,7 +9,12 @@ import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { readRequestBody } from '../dispatch/request-body.js';
 import { ProxyHopperError, isProxyHopperError } from '../errors/index.js';
 import type { EventBus } from '../observe/events.js';
-import { TARGET_HEADER, outboundHeaders, readControlHeaders, type ControlValues } from './control-headers.js';
+import {
+  TARGET_HEADER,
+  outboundHeaders,
+  readControlHeaders,
+  type ControlValues,
+} from './control-headers.js';
 import { writeError } from './error-response.js';
 import type { Router } from './router.js';
 import { streamResponse } from './stream-response.js';
@@ -69,19 +74,34 @@ export class ForwardingHandler {
     }
   }
 
-  private async forward(req: IncomingMessage, res: ServerResponse, control: ControlValues, state: RequestState): Promise<void> {
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    control: ControlValues,
+    state: RequestState,
+  ): Promise<void> {
     const { events } = this.deps;
     const parsed = parseTargetHeader(control.target ?? '');
     const pathAndQuery = joinPath(parsed, req.url ?? '/');
     state.url = parsed.origin + pathAndQuery;
-    events.emit('request_start', { requestId: state.requestId, method: state.method, url: state.url, tag: state.tag });
+    events.emit('request_start', {
+      requestId: state.requestId,
+      method: state.method,
+      url: state.url,
+      tag: state.tag,
+    });
 
     const target = this.deps.router.match(state.url);
     if (this.deps.authorizer.enabled) {
       await this.deps.authorizer.authorizeProxy(control.auth, target?.config.name ?? null);
     }
     if (target === null) {
-      events.emit('request_unmatched', { requestId: state.requestId, method: state.method, url: state.url, tag: state.tag });
+      events.emit('request_unmatched', {
+        requestId: state.requestId,
+        method: state.method,
+        url: state.url,
+        tag: state.tag,
+      });
       throw new ProxyHopperError(
         'no_target_match',
         `No target matched for URL: ${state.url}. Add a target whose regex matches it, or check X-Proxy-Hopper-Target.`,
@@ -134,7 +154,10 @@ export class ForwardingHandler {
     if (isProxyHopperError(err)) {
       error = err;
     } else {
-      this.deps.logger.error({ err, requestId: state.requestId, url: state.url }, 'unexpected error while handling a request');
+      this.deps.logger.error(
+        { err, requestId: state.requestId, url: state.url },
+        'unexpected error while handling a request',
+      );
       error = new ProxyHopperError(
         'proxy_error',
         `Internal error while handling the request; the Proxy Hopper log has the details under request id ${state.requestId}`,
@@ -148,7 +171,12 @@ export class ForwardingHandler {
     this.publishEnd(state, error.status, error.code, false);
   }
 
-  private publishEnd(state: RequestState, status: number, errorCode: string | null, aborted: boolean): void {
+  private publishEnd(
+    state: RequestState,
+    status: number,
+    errorCode: string | null,
+    aborted: boolean,
+  ): void {
     this.deps.events.emit('request_end', {
       requestId: state.requestId,
       method: state.method,

@@ -41,7 +41,9 @@ export function isControlHeader(lowerName: string): boolean {
 /** Response headers to send to the client, as a flat name/value list keeping duplicates. */
 export function responseHeaders(headers: Record<string, string | string[] | undefined>): string[] {
   const connection = headers.connection;
-  const named = connectionTokens(connection === undefined ? [] : Array.isArray(connection) ? connection : [connection]);
+  const named = connectionTokens(
+    connection === undefined ? [] : Array.isArray(connection) ? connection : [connection],
+  );
   const out: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -35,7 +35,9 @@ export class ProxyListener {
   constructor(private readonly options: ProxyListenerOptions) {
     this.server = http.createServer((req, res) => this.onRequest(req, res));
     this.server.on('connection', (socket: Socket) => this.onConnection(socket));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      onClientError(err, socket),
+    );
   }
 
   async listen(): Promise<number> {
@@ -86,7 +88,10 @@ export class ProxyListener {
     if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(path)) {
       const report = this.options.health();
       const body = JSON.stringify(report.body);
-      res.writeHead(report.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(report.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -95,7 +100,12 @@ export class ProxyListener {
       'Request format not supported by any enabled mode: send the destination in the X-Proxy-Hopper-Target header, for example X-Proxy-Hopper-Target: https://api.example.com',
     );
     const clientId = req.headers['x-request-id'];
-    writeError(res, error, typeof clientId === 'string' && clientId !== '' ? clientId : randomUUID(), req.method ?? 'GET');
+    writeError(
+      res,
+      error,
+      typeof clientId === 'string' && clientId !== '' ? clientId : randomUUID(),
+      req.method ?? 'GET',
+    );
   }
 }
 
@@ -111,7 +121,8 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     status = 431;
     code = 'headers_too_large';
-    message = 'Request headers are larger than the 16 KiB limit; send smaller headers (large cookies are the usual cause)';
+    message =
+      'Request headers are larger than the 16 KiB limit; send smaller headers (large cookies are the usual cause)';
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     status = 408;
     message = 'The request headers timed out before they were complete';

@@ -23,7 +23,10 @@ const EXAMPLE = 'for example X-Proxy-Hopper-Target: https://api.example.com';
 export function parseTargetHeader(raw: string): ParsedTarget {
   const value = raw.trim();
   if (value === '') {
-    throw new ProxyHopperError('invalid_target', `X-Proxy-Hopper-Target is empty: send the destination's scheme and host, ${EXAMPLE}`);
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target is empty: send the destination's scheme and host, ${EXAMPLE}`,
+    );
   }
   if (value.length > MAX_TARGET_HEADER_LENGTH) {
     throw new ProxyHopperError(
@@ -33,7 +36,10 @@ export function parseTargetHeader(raw: string): ParsedTarget {
   }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) {
-    throw new ProxyHopperError('invalid_target', `X-Proxy-Hopper-Target '${value}' is not an absolute URL: ${EXAMPLE}`);
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target '${value}' is not an absolute URL: ${EXAMPLE}`,
+    );
   }
   if (scheme !== 'http' && scheme !== 'https') {
     throw new ProxyHopperError(
@@ -45,10 +51,16 @@ export function parseTargetHeader(raw: string): ParsedTarget {
   try {
     url = new URL(value);
   } catch {
-    throw new ProxyHopperError('invalid_target', `X-Proxy-Hopper-Target '${value}' is not a valid URL: ${EXAMPLE}`);
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target '${value}' is not a valid URL: ${EXAMPLE}`,
+    );
   }
   if (url.hostname === '') {
-    throw new ProxyHopperError('invalid_target', `X-Proxy-Hopper-Target '${value}' has no host: ${EXAMPLE}`);
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target '${value}' has no host: ${EXAMPLE}`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new ProxyHopperError(

@@ -39,14 +39,19 @@ export interface RunningProxyHopper {
   stop(): Promise<void>;
 }
 
-export async function startProxyHopper(config: Config, options: StartOptions = {}): Promise<RunningProxyHopper> {
+export async function startProxyHopper(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningProxyHopper> {
   const { server } = config;
   const logger = options.logger ?? createLogger(server);
   const log = logger.child({ logger: 'proxy_hopper.server' });
   for (const warning of config.warnings) log.warn({ source: config.source }, warning);
 
   const events = options.events ?? new EventBus();
-  const stopRequestLog = subscribeRequestLog(events, logger, { debugQuarantine: server.debugQuarantine });
+  const stopRequestLog = subscribeRequestLog(events, logger, {
+    debugQuarantine: server.debugQuarantine,
+  });
   const backend = createBackend(config, { events, logger });
   await backend.start();
 
@@ -85,7 +90,12 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
     });
     stack.push(() => clients.destroy());
 
-    const prober = createProber({ settings: server, targets: () => config.targets, events, logger });
+    const prober = createProber({
+      settings: server,
+      targets: () => config.targets,
+      events,
+      logger,
+    });
     prober.start();
     stack.push(() => prober.stop());
 
@@ -146,11 +156,20 @@ export async function startProxyHopper(config: Config, options: StartOptions = {
       });
       adminPort = admin.port;
       stack.push(() => admin.close());
-      log.info({ host: server.adminHost, port: adminPort }, `Admin API listening on ${server.adminHost}:${adminPort}`);
+      log.info(
+        { host: server.adminHost, port: adminPort },
+        `Admin API listening on ${server.adminHost}:${adminPort}`,
+      );
     }
 
     log.info(
-      { host: server.host, port: proxyPort, backend: backend.kind, auth: config.auth.enabled, targets: runtimes.length },
+      {
+        host: server.host,
+        port: proxyPort,
+        backend: backend.kind,
+        auth: config.auth.enabled,
+        targets: runtimes.length,
+      },
       `Proxy Hopper running on ${server.host}:${proxyPort} (backend=${backend.kind}, auth=${config.auth.enabled ? 'enabled' : 'disabled'})`,
     );
 

@@ -40,7 +40,11 @@ const CONNECTION_CODES = new Set([
   'HPE_UNEXPECTED_CONTENT_LENGTH',
   'HPE_INVALID_CHUNK_SIZE',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 const TIMEOUT_NAMES: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'connecting to the upstream proxy timed out (server.connectTimeout)',
   UND_ERR_HEADERS_TIMEOUT: 'no response headers within server.responseTimeout',
@@ -52,14 +56,19 @@ export function classifyFailure(err: unknown): ClassifiedFailure {
     const kind = err.code === 'tunnel_auth_failed' ? 'upstream_auth_failed' : 'connection_error';
     return { kind, detail: `TunnelError: ${err.message}`, timeout: err.code === 'tunnel_timeout' };
   }
-  if (!(err instanceof Error)) return { kind: 'proxy_error', detail: `Error: ${String(err)}`, timeout: false };
+  if (!(err instanceof Error))
+    return { kind: 'proxy_error', detail: `Error: ${String(err)}`, timeout: false };
 
   const code = (err as { code?: unknown }).code;
   if (err.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
     return { kind: 'aborted', detail: `${err.name}: ${err.message}`, timeout: false };
   }
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
-    return { kind: 'connection_error', detail: `TimeoutError: ${TIMEOUT_NAMES[code] ?? err.message}`, timeout: true };
+    return {
+      kind: 'connection_error',
+      detail: `TimeoutError: ${TIMEOUT_NAMES[code] ?? err.message}`,
+      timeout: true,
+    };
   }
   if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('HPE_'))) {
     return { kind: 'connection_error', detail: `${err.name}: ${err.message}`, timeout: false };

@@ -4,7 +4,10 @@
  * tinyproxy 1.11 responds to wrong credentials with a 401 of its own instead. Its Server
  * header and realm identify it, so a target's genuine 401 still passes through.
  */
-export function isProxyAuthRejection(status: number, headers: Record<string, string | string[] | undefined>): boolean {
+export function isProxyAuthRejection(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
   if (status === 407) return true;
   if (status !== 401) return false;
   const server = first(headers.server) ?? '';

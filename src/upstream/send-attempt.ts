@@ -32,7 +32,10 @@ export function sendAttempt(
   if (request.scheme === 'http') {
     // Absolute-form request line to the proxy (RFC 9112 section 3.2.2); the proxy credentials
     // go on every request because the kept-alive socket may be reused for the next one.
-    const headers = proxyAuthorization === null ? request.headers : [...request.headers, 'proxy-authorization', proxyAuthorization];
+    const headers =
+      proxyAuthorization === null
+        ? request.headers
+        : [...request.headers, 'proxy-authorization', proxyAuthorization];
     return dispatcher.request({
       path: request.origin + request.pathAndQuery,
       method: request.method as Dispatcher.HttpMethod,

@@ -27,7 +27,9 @@ export function createTunnelConnector(options: TunnelOptions): buildConnector.co
   return (connectOptions, callback) => {
     const { hostname, port, protocol, servername } = connectOptions;
     const targetPort = port || (protocol === 'https:' ? '443' : '80');
-    const authority = hostname.includes(':') ? `[${hostname}]:${targetPort}` : `${hostname}:${targetPort}`;
+    const authority = hostname.includes(':')
+      ? `[${hostname}]:${targetPort}`
+      : `${hostname}:${targetPort}`;
 
     openTunnel(options, authority).then(
       (socket) => {
@@ -94,7 +96,8 @@ function openTunnel(options: TunnelOptions, authority: string): Promise<net.Sock
 
     socket.once('connect', () => {
       const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
-      if (options.proxyAuthorization) lines.push(`Proxy-Authorization: ${options.proxyAuthorization}`);
+      if (options.proxyAuthorization)
+        lines.push(`Proxy-Authorization: ${options.proxyAuthorization}`);
       socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     });
 
@@ -103,7 +106,12 @@ function openTunnel(options: TunnelOptions, authority: string): Promise<net.Sock
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) {
         if (head.length > MAX_CONNECT_HEAD_BYTES) {
-          fail(new TunnelError('tunnel_failed', 'upstream proxy sent an oversized CONNECT response head'));
+          fail(
+            new TunnelError(
+              'tunnel_failed',
+              'upstream proxy sent an oversized CONNECT response head',
+            ),
+          );
         }
         return;
       }
@@ -125,7 +133,12 @@ function openTunnel(options: TunnelOptions, authority: string): Promise<net.Sock
       resolve(socket);
     };
     const onClose = (): void => {
-      fail(new TunnelError('tunnel_failed', 'upstream proxy closed the connection before answering CONNECT'));
+      fail(
+        new TunnelError(
+          'tunnel_failed',
+          'upstream proxy closed the connection before answering CONNECT',
+        ),
+      );
     };
 
     socket.on('data', onData);

@@ -14,11 +14,22 @@ export class TunnelError extends Error {
   static forStatus(status: number, statusLine: string): TunnelError {
     // tinyproxy answers wrong credentials with 401 instead of 407; both mean our credentials.
     if (status === 407 || status === 401) {
-      return new TunnelError('tunnel_auth_failed', `upstream proxy rejected the credentials (${status})`, status);
+      return new TunnelError(
+        'tunnel_auth_failed',
+        `upstream proxy rejected the credentials (${status})`,
+        status,
+      );
     }
     if (status === 0) {
-      return new TunnelError('tunnel_failed', `upstream proxy sent an invalid CONNECT answer: ${statusLine.slice(0, 80)}`);
+      return new TunnelError(
+        'tunnel_failed',
+        `upstream proxy sent an invalid CONNECT answer: ${statusLine.slice(0, 80)}`,
+      );
     }
-    return new TunnelError('tunnel_refused', `upstream proxy refused CONNECT with ${status}`, status);
+    return new TunnelError(
+      'tunnel_refused',
+      `upstream proxy refused CONNECT with ${status}`,
+      status,
+    );
   }
 }

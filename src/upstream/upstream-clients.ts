@@ -45,7 +45,10 @@ export class UpstreamClients {
   }
 
   /** The dispatcher for one attempt through `ip` to a target with the given URL scheme. */
-  dispatcherFor(ip: ResolvedIp, scheme: 'http' | 'https'): { dispatcher: Dispatcher; proxyAuthorization: string | null } {
+  dispatcherFor(
+    ip: ResolvedIp,
+    scheme: 'http' | 'https',
+  ): { dispatcher: Dispatcher; proxyAuthorization: string | null } {
     const pair = this.pairFor(ip);
     return {
       dispatcher: scheme === 'http' ? pair.forward : pair.tunnel,
@@ -54,14 +57,20 @@ export class UpstreamClients {
   }
 
   async close(): Promise<void> {
-    const closing = [...this.clients.values()].flatMap((pair) => [pair.forward.close(), pair.tunnel.close()]);
+    const closing = [...this.clients.values()].flatMap((pair) => [
+      pair.forward.close(),
+      pair.tunnel.close(),
+    ]);
     this.clients.clear();
     await Promise.allSettled(closing);
   }
 
   /** Forcibly ends every upstream connection (shutdown after the grace period). */
   async destroy(): Promise<void> {
-    const destroying = [...this.clients.values()].flatMap((pair) => [pair.forward.destroy(), pair.tunnel.destroy()]);
+    const destroying = [...this.clients.values()].flatMap((pair) => [
+      pair.forward.destroy(),
+      pair.tunnel.destroy(),
+    ]);
     this.clients.clear();
     await Promise.allSettled(destroying);
   }

@@ -84,18 +84,24 @@ async function launch(
   const confPath = path.join(dir, 'squid.conf');
   fs.writeFileSync(confPath, squidConfig(dir, options, users, outgoing, ports), { mode: 0o644 });
   const cacheLog = path.join(dir, 'cache.log');
-  const peer = await startPeer(
-    {
-      name: 'squid',
-      command: squid,
-      args: ['-N', '-f', confPath],
-      ready: { logLine: /Accepting HTTP Socket connections/, logFile: cacheLog, ports },
-      stopSignal: 'SIGINT',
-      stopTimeoutMs: 4000,
-      extraLogs: [cacheLog],
-    },
-    dir,
-  );
+  let peer: Peer;
+  try {
+    peer = await startPeer(
+      {
+        name: 'squid',
+        command: squid,
+        args: ['-N', '-f', confPath],
+        ready: { logLine: /Accepting HTTP Socket connections/, logFile: cacheLog, ports },
+        stopSignal: 'SIGINT',
+        stopTimeoutMs: 4000,
+        extraLogs: [cacheLog],
+      },
+      dir,
+    );
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const address = (index = 0): string => `127.0.0.1:${ports[index]}`;
   return {
     peer,

@@ -54,16 +54,26 @@ async function launch(options: TinyproxyOptions, port: number): Promise<Tinyprox
   if (options.addViaHeader !== true) lines.push('DisableViaHeader Yes');
   const confPath = path.join(dir, 'tinyproxy.conf');
   fs.writeFileSync(confPath, `${lines.join('\n')}\n`, { mode: 0o644 });
-  const peer = await startPeer(
-    {
-      name: 'tinyproxy',
-      command: tinyproxy,
-      args: ['-d', '-c', confPath],
-      ready: { ports: [port] },
-      stopTimeoutMs: 4000,
-    },
-    dir,
-  );
+  let peer: Peer;
+  try {
+    peer = await startPeer(
+      {
+        name: 'tinyproxy',
+        command: tinyproxy,
+        args: ['-d', '-c', confPath],
+        ready: { ports: [port] },
+        stopTimeoutMs: 4000,
+      },
+      dir,
+    );
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    // tinyproxy reports a taken port only as "Could not create listening sockets".
+    if (err instanceof Error && err.message.includes('Could not create listening sockets')) {
+      throw Object.assign(new Error(err.message), { code: 'EADDRINUSE' });
+    }
+    throw err;
+  }
   const address = (): string => `127.0.0.1:${port}`;
   return {
     peer,

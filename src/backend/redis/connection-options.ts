@@ -50,18 +50,14 @@ export function parseRedisUrl(url: string): RedisConnectionPlan {
         'redis+sentinel://host:port,.../<master name> or redis+cluster://host:port,...',
     );
   }
+
   const [, , userInfo, hostList = '', path = '', query = ''] = match;
   const defaultPort = scheme.mode === 'sentinel' ? 26379 : 6379;
   const endpoints = hostList.split(',').map((entry) => parseEndpoint(entry, defaultPort, url));
   const { username, password } = parseUserInfo(userInfo);
+
   const segments = path.split('/').filter((segment) => segment !== '');
-  const masterName = scheme.mode === 'sentinel' ? segments.shift() : undefined;
-  if (scheme.mode === 'sentinel' && !masterName) {
-    throw new Error(
-      `Invalid Redis URL '${redactUrl(url)}': a sentinel URL needs the master name as its ` +
-        'path, as in redis+sentinel://127.0.0.1:26379/mymaster',
-    );
-  }
+  const masterName = scheme.mode === 'sentinel' ? parseMasterName(segments, url) : undefined;
   const sentinelPassword = new URLSearchParams(query).get('sentinelPassword') ?? undefined;
   return {
     ...scheme,
@@ -69,10 +65,20 @@ export function parseRedisUrl(url: string): RedisConnectionPlan {
     username,
     password,
     db: parseDb(segments, scheme.mode, url),
-    masterName: masterName === undefined ? undefined : decodeURIComponent(masterName),
+    masterName,
     sentinelPassword,
     display: endpoints.map(formatEndpoint).join(','),
   };
+}
+
+/** Takes the master name off the front of a sentinel URL's path segments. */
+function parseMasterName(segments: string[], url: string): string {
+  const name = segments.shift();
+  if (name) return decodeURIComponent(name);
+  throw new Error(
+    `Invalid Redis URL '${redactUrl(url)}': a sentinel URL needs the master name as its ` +
+      'path, as in redis+sentinel://127.0.0.1:26379/mymaster',
+  );
 }
 
 /** Replaces the password in a Redis URL with `***` so the URL can be logged. */

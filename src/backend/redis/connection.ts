@@ -65,9 +65,9 @@ function buildClient(plan: RedisConnectionPlan, settings: ConnectionSettings): R
 }
 
 /**
- * Keeps a socket's second error from crashing the process. ioredis 6 listens with `once` for
- * a socket's error, and a failed TLS handshake can emit two (the certificate error, then the
- * server's alert), so after the first one a permanent listener takes over; the client's own
+ * Keeps a socket's second error from crashing the process. ioredis 6 listens for a socket's
+ * error with `once`, and a failed TLS handshake can emit two: the certificate error, then the
+ * server's alert. So after the first one a permanent listener takes over. The client's own
  * 'error' event has already reported the failure.
  */
 function guardStreamErrors(client: Redis): void {

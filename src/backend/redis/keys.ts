@@ -19,7 +19,7 @@ export function targetKeys(prefix: string, target: string): TargetKeys {
   return { meta: `${base}:meta`, ips: `${base}:ips`, state: `${base}:state` };
 }
 
-/** The pub/sub channel on which every instance announces that an IP may have become free. */
+/** Returns the pub/sub channel on which every instance announces that an IP may be free. */
 export function wakeChannel(prefix: string): string {
   return `${prefix}:wake`;
 }

@@ -3,11 +3,14 @@
  * target (see keys.ts) and ARGV[1] = wake channel, ARGV[2] = target name.
  *
  * Time comes from the Redis server's TIME inside the script, so instances with skewed clocks
- * agree on spacing, lease expiry and quarantine ends. Each IP's state is one JSON field of the
- * state hash: lid (lease id, '' when none), lexp (lease expiry), last (start of the latest
- * lease, -1 when never), next (next allowed start), f (consecutive failures), q (quarantine
- * end, 0 when not quarantined), p and r (provider and region). Times are epoch ms, which
- * cjson's 14 significant digits hold exactly.
+ * agree on spacing, lease expiry and quarantine ends. Times are epoch ms, which cjson's 14
+ * significant digits represent exactly.
+ *
+ * Each IP's state is one JSON field of the state hash, with these keys:
+ * - lid: lease id, '' when none; lexp: lease expiry.
+ * - last: start of the latest lease, -1 when never; next: next allowed start.
+ * - f: consecutive failures; q: quarantine end, 0 when not quarantined.
+ * - p and r: provider and region.
  */
 export const LUA_PRELUDE = `
 local META, IPS, STATE = KEYS[1], KEYS[2], KEYS[3]
@@ -29,16 +32,20 @@ local function load_settings()
   }
 end
 
+-- HMGET in batches, because unpack() of more than about 8000 values fails in Redis' Lua.
 local function load_ips()
   local addresses = redis.call('ZRANGE', IPS, 0, -1)
   local ips = {}
-  if #addresses == 0 then return ips end
-  local raw = redis.call('HMGET', STATE, unpack(addresses))
-  for i, address in ipairs(addresses) do
-    if raw[i] then
-      local ip = cjson.decode(raw[i])
-      ip.a = address
-      table.insert(ips, ip)
+  for first = 1, #addresses, 1000 do
+    local last = math.min(first + 999, #addresses)
+    local raw = redis.call('HMGET', STATE, unpack(addresses, first, last))
+    for i = first, last do
+      local value = raw[i - first + 1]
+      if value then
+        local ip = cjson.decode(value)
+        ip.a = addresses[i]
+        table.insert(ips, ip)
+      end
     end
   end
   return ips

@@ -1,6 +1,6 @@
 /**
- * The shared backend: every instance with the same Redis and key prefix sees one rotation
- * state per target, changed only by atomic Lua scripts (see the lua-*.ts files). Leases carry
+ * The shared backend: every instance with the same Redis and key prefix reads and writes one
+ * rotation state per target, changed only by atomic Lua scripts (see the lua-*.ts files). Leases carry
  * their own expiry in Redis, so an instance that dies loses no IP for longer than the lease
  * TTL. Wake-ups travel over pub/sub; nothing blocks on Redis.
  */
@@ -93,7 +93,7 @@ export class RedisBackend implements Backend {
     this.timers = new TargetTimers((target) => this.refreshFromTimer(target));
   }
 
-  /** NOSCRIPT answers recovered by sending a script again. */
+  /** Number of NOSCRIPT errors recovered by sending a script again. */
   get scriptReloads(): number {
     return this.runner.reloads;
   }

@@ -1,7 +1,7 @@
 /**
  * The JSON that the pool scripts return, and its translation into the Backend types. Scripts
- * work in Redis server time; every time handed to callers is moved onto the local clock by
- * the offset seen in that same reply, so callers can compare it with their own `now`.
+ * work in Redis server time. Every time handed to callers is moved onto the local clock, so
+ * callers can compare it with their own `now`.
  */
 import type { IpState, IpStatus } from '../types.js';
 
@@ -87,10 +87,10 @@ const CLOCK_JUMP_MS = 1000;
 
 /**
  * Estimates local clock minus Redis clock from replies. Each sample is the local time at
- * receipt minus the server's TIME, so it is too large by the reply's latency; the smallest
- * of the recent samples is the closest one, and using it for every reply keeps the times of
+ * receipt minus the server's TIME, so it is too large by the reply's latency. The smallest of
+ * the recent samples is the closest one. Using it for every reply keeps the times of
  * successive replies consistent with each other. A sample far below the estimate (a clock
- * step) restarts the window; after a step the other way, the old samples age out of it.
+ * step) restarts the window, and after a step the other way the old samples age out of it.
  */
 export class ClockOffsetEstimator {
   private samples: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * Runs the pool's Lua scripts with EVALSHA. When Redis answers NOSCRIPT (script cache
+ * Runs the pool's Lua scripts with EVALSHA. When Redis replies NOSCRIPT (script cache
  * flushed, server restarted, failover to a replica) the runner sends the script once with
  * EVAL, which also caches it again, counts the reload and logs one warning per reload.
  * Scripts are preloaded on each (re)connect, so a NOSCRIPT means the cache was lost while
@@ -21,7 +21,7 @@ export function defineScript(name: string, source: string): LuaScript {
 }
 
 export class ScriptRunner {
-  /** NOSCRIPT answers recovered by sending the script again, since this runner was made. */
+  /** Number of NOSCRIPT errors recovered by sending the script again. */
   reloads = 0;
 
   constructor(

@@ -86,7 +86,8 @@ export function assertDuring(
   assert.ok(typeof actual === 'number', `${label}: expected a number, got ${actual}`);
   const low = window.beforeMs + plusMs - CLOCK_SLACK_MS;
   const high = window.afterMs + plusMs + CLOCK_SLACK_MS;
-  assert.ok(actual >= low && actual <= high, `${label}: ${actual} is outside [${low}, ${high}]`);
+  assert.ok(actual >= low, `${label}: ${actual} is before ${low}`);
+  assert.ok(actual <= high, `${label}: ${actual} is after ${high}`);
 }
 
 export function assertNear(actual: number | null | undefined, expected: number, label: string) {
@@ -315,6 +316,33 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         assert.equal(again.failures, 1);
         assert.equal(again.quarantined, false);
       });
+    });
+
+    test('neutral release keeps failure count', async () => {
+      await withBackend(
+        { ips: [ip(A)], minRequestIntervalMs: 200 },
+        async ({ backend, events }) => {
+          await backend.release(leased(await backend.tryAcquire('shop', none)), failure);
+          await sleep(220);
+          const lease = leased(await backend.tryAcquire('shop', none));
+          const neutral = { result: 'neutral', cooldownFromRelease: false } as const;
+          assert.deepEqual(await backend.release(lease, neutral), {
+            failures: 1,
+            quarantined: false,
+            floorHeld: false,
+            activeIps: 1,
+            applied: true,
+          });
+          assert.deepEqual(
+            events.map((event) => event.name),
+            ['ip_failure'],
+          );
+          const [state] = await backend.snapshot('shop');
+          assert.equal(state?.status, 'cooling_down');
+          assert.equal(state?.failures, 1);
+          assertNear(state?.nextReadyAtMs, lease.acquiredAtMs + 200, 'nextReadyAtMs');
+        },
+      );
     });
 
     test('floor holds last IP at minActiveIps 1', async () => {

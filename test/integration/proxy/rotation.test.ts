@@ -1,18 +1,22 @@
 // Rotation over three real squids, per-IP spacing under concurrency, and the queue timeout.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
 import { header, json } from '../../helpers/clients.js';
 import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
 import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { startSquids, type SquidPeer } from '../../helpers/squid.js';
 import { startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
+import { DEFAULT_TINYPROXY_USER, startTinyproxy } from '../../helpers/tinyproxy.js';
+import { testTls } from '../../helpers/tls.js';
 import {
   arrivalsBySource,
   minGapMs,
+  pool,
   provider,
   remotes,
   singleTargetConfig,
+  target,
   viaHopper,
 } from './fixture.js';
 

@@ -49,10 +49,12 @@ export function viaInstance(
   origin: string,
   requestPath: string,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<ClientResponse> {
   return send(hopper.proxyPort, {
     path: requestPath,
     headers: { 'x-proxy-hopper-target': origin, [INSTANCE_HEADER]: hopper.name, ...headers },
+    signal,
   });
 }
 

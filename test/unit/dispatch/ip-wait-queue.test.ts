@@ -7,10 +7,21 @@ import { ProxyHopperError } from '../../../src/errors/index.js';
 import { EventBus, type EventMap } from '../../../src/observe/events.js';
 
 function ip(port: number): ResolvedIp {
-  return { address: `127.0.0.1:${port}`, host: '127.0.0.1', port, provider: 'p', region: '', credentials: null };
+  return {
+    address: `127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    provider: 'p',
+    region: '',
+    credentials: null,
+  };
 }
 
-async function setup(ports: number[], intervalMs: number, quarantine = { threshold: 1, ms: 60_000, minActive: 0 }) {
+async function setup(
+  ports: number[],
+  intervalMs: number,
+  quarantine = { threshold: 1, ms: 60_000, minActive: 0 },
+) {
   const events = new EventBus();
   const backend = new MemoryBackend({ events, leaseTtlMs: 5_000 });
   await backend.start();
@@ -70,7 +81,9 @@ describe('IpWaitQueue', () => {
     const expired: EventMap['queue_expired'][] = [];
     events.on('queue_expired', (event) => expired.push(event));
     await queue.acquire('r0', new Set(), Date.now() + 1000, null);
-    const err = await queue.acquire('r1', new Set(), Date.now() + 80, null).catch((e: unknown) => e);
+    const err = await queue
+      .acquire('r1', new Set(), Date.now() + 80, null)
+      .catch((e: unknown) => e);
     assert.equal(codeOf(err), 'queue_timeout');
     assert.equal((err as ProxyHopperError).status, 503);
     assert.match((err as ProxyHopperError).headers['retry-after'] ?? '', /^\d+$/);
@@ -82,9 +95,14 @@ describe('IpWaitQueue', () => {
   test('no_ip_available when every IP is quarantined', async () => {
     const { backend, queue } = await setup([1], 0, { threshold: 1, ms: 30_000, minActive: 0 });
     const lease = await queue.acquire('r0', new Set(), Date.now() + 1000, null);
-    const released = await backend.release(lease, { result: 'failure', cooldownFromRelease: false });
+    const released = await backend.release(lease, {
+      result: 'failure',
+      cooldownFromRelease: false,
+    });
     assert.equal(released.quarantined, true);
-    const err = (await queue.acquire('r1', new Set(), Date.now() + 60, null).catch((e: unknown) => e)) as ProxyHopperError;
+    const err = (await queue
+      .acquire('r1', new Set(), Date.now() + 60, null)
+      .catch((e: unknown) => e)) as ProxyHopperError;
     assert.equal(codeOf(err), 'no_ip_available');
     const retryAfter = Number(err.headers['retry-after']);
     assert.ok(retryAfter >= 29 && retryAfter <= 30, `retry-after ${retryAfter}`);
@@ -104,7 +122,9 @@ describe('IpWaitQueue', () => {
     const { backend, queue } = await setup([1], 0);
     await queue.acquire('r0', new Set(), Date.now() + 1000, null);
     const controller = new AbortController();
-    const pending = queue.acquire('r1', new Set(), Date.now() + 1000, controller.signal).catch((e: unknown) => e);
+    const pending = queue
+      .acquire('r1', new Set(), Date.now() + 1000, controller.signal)
+      .catch((e: unknown) => e);
     controller.abort(new Error('client gone'));
     assert.equal(((await pending) as Error).message, 'client gone');
     assert.equal(queue.depth, 0);
@@ -114,10 +134,17 @@ describe('IpWaitQueue', () => {
   test('close rejects waiters with server_shutdown', async () => {
     const { backend, queue } = await setup([1], 0);
     await queue.acquire('r0', new Set(), Date.now() + 1000, null);
-    const pending = queue.acquire('r1', new Set(), Date.now() + 1000, null).catch((e: unknown) => e);
+    const pending = queue
+      .acquire('r1', new Set(), Date.now() + 1000, null)
+      .catch((e: unknown) => e);
     queue.close();
     assert.equal(codeOf(await pending), 'server_shutdown');
-    assert.equal(codeOf(await queue.acquire('r2', new Set(), Date.now() + 1000, null).catch((e: unknown) => e)), 'server_shutdown');
+    assert.equal(
+      codeOf(
+        await queue.acquire('r2', new Set(), Date.now() + 1000, null).catch((e: unknown) => e),
+      ),
+      'server_shutdown',
+    );
     await backend.stop();
   });
 });

@@ -14,7 +14,12 @@ function names(flat: string[]): string[] {
   return pairs(flat).map(([name]) => name.toLowerCase());
 }
 
-const base = { host: 'echo.test', requestId: 'rid-1', spoofUserAgent: false, bodyLengthBytes: null };
+const base = {
+  host: 'echo.test',
+  requestId: 'rid-1',
+  spoofUserAgent: false,
+  bodyLengthBytes: null,
+};
 
 describe('control headers', () => {
   test('tag cut to 64 characters', () => {
@@ -39,48 +44,99 @@ describe('control headers', () => {
 
   test('target header sent twice is rejected', () => {
     assert.throws(
-      () => readControlHeaders(['X-Proxy-Hopper-Target', 'http://a.test', 'x-proxy-hopper-target', 'http://b.test']),
+      () =>
+        readControlHeaders([
+          'X-Proxy-Hopper-Target',
+          'http://a.test',
+          'x-proxy-hopper-target',
+          'http://b.test',
+        ]),
       (err: unknown) => err instanceof ProxyHopperError && err.code === 'invalid_target',
     );
   });
 
-  for (const name of ['Host', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Proxy-Authorization', 'Keep-Alive', 'TE', 'Upgrade', 'Proxy-Foo']) {
+  for (const name of [
+    'Host',
+    'Connection',
+    'Content-Length',
+    'Transfer-Encoding',
+    'Proxy-Authorization',
+    'Keep-Alive',
+    'TE',
+    'Upgrade',
+    'Proxy-Foo',
+  ]) {
     test(`override of ${name} is rejected`, () => {
       assert.throws(
         () => readControlHeaders([`X-Proxy-Hopper-${name}`, 'v']),
-        (err: unknown) => err instanceof ProxyHopperError && err.code === 'bad_request' && err.message.includes(`X-Proxy-Hopper-${name}`),
+        (err: unknown) =>
+          err instanceof ProxyHopperError &&
+          err.code === 'bad_request' &&
+          err.message.includes(`X-Proxy-Hopper-${name}`),
       );
     });
   }
 
   test('override replaces the client header', () => {
-    const raw = ['Accept', 'text/html', 'X-Proxy-Hopper-Accept', 'application/json', 'X-Proxy-Hopper-User-Agent', 'foo'];
+    const raw = [
+      'Accept',
+      'text/html',
+      'X-Proxy-Hopper-Accept',
+      'application/json',
+      'X-Proxy-Hopper-User-Agent',
+      'foo',
+    ];
     const control = readControlHeaders(raw);
-    const out = pairs(outboundHeaders(raw, { ...base, overrides: control.overrides, spoofUserAgent: true }));
-    assert.deepEqual(out.filter(([n]) => n.toLowerCase() === 'accept'), [['accept', 'application/json']]);
-    assert.deepEqual(out.filter(([n]) => n.toLowerCase() === 'user-agent'), [['user-agent', 'foo']]);
+    const out = pairs(
+      outboundHeaders(raw, { ...base, overrides: control.overrides, spoofUserAgent: true }),
+    );
+    assert.deepEqual(
+      out.filter(([n]) => n.toLowerCase() === 'accept'),
+      [['accept', 'application/json']],
+    );
+    assert.deepEqual(
+      out.filter(([n]) => n.toLowerCase() === 'user-agent'),
+      [['user-agent', 'foo']],
+    );
   });
 });
 
 describe('outbound headers', () => {
   const raw = [
-    'Host', 'ph.local:8080',
-    'Connection', 'close, X-Secret-Hop',
-    'X-Secret-Hop', '1',
-    'Keep-Alive', 'timeout=5',
-    'TE', 'trailers',
-    'Proxy-Connection', 'keep-alive',
-    'Proxy-Authorization', 'Basic Y2xpZW50OnNlY3JldA==',
-    'Authorization', 'Bearer abc',
-    'X-Proxy-Hopper-Target', 'http://echo.test',
-    'X-Proxy-Hopper-Auth', 'Bearer ph-token',
-    'X-ProxyHopper-Force-IP', '1.2.3.4:80',
-    'User-Agent', 'curl/8',
-    'Expect', '100-continue',
-    'Content-Length', '5',
-    'X-Keep', 'yes',
-    'Cookie', 'a=1',
-    'Cookie', 'b=2',
+    'Host',
+    'ph.local:8080',
+    'Connection',
+    'close, X-Secret-Hop',
+    'X-Secret-Hop',
+    '1',
+    'Keep-Alive',
+    'timeout=5',
+    'TE',
+    'trailers',
+    'Proxy-Connection',
+    'keep-alive',
+    'Proxy-Authorization',
+    'Basic Y2xpZW50OnNlY3JldA==',
+    'Authorization',
+    'Bearer abc',
+    'X-Proxy-Hopper-Target',
+    'http://echo.test',
+    'X-Proxy-Hopper-Auth',
+    'Bearer ph-token',
+    'X-ProxyHopper-Force-IP',
+    '1.2.3.4:80',
+    'User-Agent',
+    'curl/8',
+    'Expect',
+    '100-continue',
+    'Content-Length',
+    '5',
+    'X-Keep',
+    'yes',
+    'Cookie',
+    'a=1',
+    'Cookie',
+    'b=2',
   ];
 
   test('hop-by-hop, control and proxy headers removed', () => {
@@ -97,19 +153,27 @@ describe('outbound headers', () => {
   });
 
   test('spoofed User-Agent is a browser one', () => {
-    const out = pairs(outboundHeaders(raw, { ...base, overrides: new Map(), spoofUserAgent: true }));
+    const out = pairs(
+      outboundHeaders(raw, { ...base, overrides: new Map(), spoofUserAgent: true }),
+    );
     const agents = out.filter(([n]) => n === 'user-agent');
     assert.equal(agents.length, 1);
     assert.match(agents[0]![1], /^Mozilla\/5\.0 /);
   });
 
   test('no User-Agent when spoofing is off', () => {
-    assert.equal(names(outboundHeaders(raw, { ...base, overrides: new Map() })).includes('user-agent'), false);
+    assert.equal(
+      names(outboundHeaders(raw, { ...base, overrides: new Map() })).includes('user-agent'),
+      false,
+    );
   });
 
   test('client request id passes through once', () => {
     const out = pairs(outboundHeaders(['X-Request-Id', 'mine'], { ...base, overrides: new Map() }));
-    assert.deepEqual(out.filter(([n]) => n.toLowerCase() === 'x-request-id'), [['X-Request-Id', 'mine']]);
+    assert.deepEqual(
+      out.filter(([n]) => n.toLowerCase() === 'x-request-id'),
+      [['X-Request-Id', 'mine']],
+    );
   });
 });
 
@@ -120,7 +184,11 @@ describe('response headers', () => {
       'x-internal': '1',
       'keep-alive': 'timeout=5',
       'transfer-encoding': 'chunked',
-      'set-cookie': ['sid=abc; Path=/; HttpOnly', 'logout=deleted; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; Path=/', 'pref=a,b; Path=/'],
+      'set-cookie': [
+        'sid=abc; Path=/; HttpOnly',
+        'logout=deleted; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; Path=/',
+        'pref=a,b; Path=/',
+      ],
       vary: 'Accept',
     });
     assert.deepEqual(pairs(out), [

@@ -14,7 +14,11 @@ describe('outbound URL', () => {
     ['https://api.example.com/', '/v1/data', 'https://api.example.com/v1/data'],
     ['https://api.example.com/v2', '/search', 'https://api.example.com/v2/search'],
     ['https://api.example.com/v2/', '/', 'https://api.example.com/v2/'],
-    ['https://mq.test/api', '/queues/%2F/jobs%2520x?name=a%26b&q=%3F&empty=&flag', 'https://mq.test/api/queues/%2F/jobs%2520x?name=a%26b&q=%3F&empty=&flag'],
+    [
+      'https://mq.test/api',
+      '/queues/%2F/jobs%2520x?name=a%26b&q=%3F&empty=&flag',
+      'https://mq.test/api/queues/%2F/jobs%2520x?name=a%26b&q=%3F&empty=&flag',
+    ],
     ['http://h.test', '/a?x=1??y&&z=&', 'http://h.test/a?x=1??y&&z=&'],
     ['http://h.test', 'http://other.test/p?q=1', 'http://h.test/p?q=1'],
     ['http://h.test', 'http://other.test', 'http://h.test/'],
@@ -59,7 +63,11 @@ describe('invalid target header', () => {
     test(`rejects ${JSON.stringify(value.slice(0, 40))}`, () => {
       assert.throws(
         () => parseTargetHeader(value),
-        (err: unknown) => err instanceof ProxyHopperError && err.code === 'invalid_target' && err.status === 400 && message.test(err.message),
+        (err: unknown) =>
+          err instanceof ProxyHopperError &&
+          err.code === 'invalid_target' &&
+          err.status === 400 &&
+          message.test(err.message),
       );
     });
   }

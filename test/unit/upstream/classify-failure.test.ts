@@ -18,8 +18,18 @@ describe('classifyFailure', () => {
     ['headers timeout', new errors.HeadersTimeoutError(), 'connection_error', true],
     ['body timeout', new errors.BodyTimeoutError(), 'connection_error', true],
     ['socket closed', new errors.SocketError('other side closed'), 'connection_error', false],
-    ['tunnel 407', TunnelError.forStatus(407, 'HTTP/1.1 407 Proxy Authentication Required'), 'upstream_auth_failed', false],
-    ['tunnel 401 from tinyproxy', TunnelError.forStatus(401, 'HTTP/1.0 401 Unauthorized'), 'upstream_auth_failed', false],
+    [
+      'tunnel 407',
+      TunnelError.forStatus(407, 'HTTP/1.1 407 Proxy Authentication Required'),
+      'upstream_auth_failed',
+      false,
+    ],
+    [
+      'tunnel 401 from tinyproxy',
+      TunnelError.forStatus(401, 'HTTP/1.0 401 Unauthorized'),
+      'upstream_auth_failed',
+      false,
+    ],
     ['tunnel 403', TunnelError.forStatus(403, 'HTTP/1.1 403 Forbidden'), 'connection_error', false],
     ['tunnel timeout', new TunnelError('tunnel_timeout', 'no answer'), 'connection_error', true],
     ['certificate', errno('DEPTH_ZERO_SELF_SIGNED_CERT'), 'connection_error', false],
@@ -35,7 +45,10 @@ describe('classifyFailure', () => {
   }
 
   test('certificate failure names server.caFile', () => {
-    assert.match(classifyFailure(errno('UNABLE_TO_VERIFY_LEAF_SIGNATURE')).detail, /server\.caFile/);
+    assert.match(
+      classifyFailure(errno('UNABLE_TO_VERIFY_LEAF_SIGNATURE')).detail,
+      /server\.caFile/,
+    );
   });
 });
 
@@ -44,10 +57,19 @@ describe('isProxyAuthRejection', () => {
     assert.equal(isProxyAuthRejection(407, {}), true);
   });
   test('tinyproxy 401 is the proxy', () => {
-    assert.equal(isProxyAuthRejection(401, { server: 'tinyproxy/1.11.1', 'www-authenticate': 'Basic realm="Tinyproxy"' }), true);
+    assert.equal(
+      isProxyAuthRejection(401, {
+        server: 'tinyproxy/1.11.1',
+        'www-authenticate': 'Basic realm="Tinyproxy"',
+      }),
+      true,
+    );
   });
   test("a target's 401 passes through", () => {
-    assert.equal(isProxyAuthRejection(401, { server: 'nginx', 'www-authenticate': 'Bearer' }), false);
+    assert.equal(
+      isProxyAuthRejection(401, { server: 'nginx', 'www-authenticate': 'Bearer' }),
+      false,
+    );
   });
 });
 

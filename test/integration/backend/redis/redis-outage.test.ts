@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isProxyHopperError } from '../../../../src/errors/index.js';
 import { EventBus } from '../../../../src/observe/events.js';
 import { leased, poolSpec } from '../contract.js';
-import { freePort, redisCli, removeDir, startRedisServer } from '../../../helpers/redis-server.js';
+import { freePort, redisCli, startRedisServer } from '../../../helpers/redis-server.js';
 import { captureLogger, fastBackend, recordEvents, waitFor } from './support.js';
 
 const none = new Set<string>();

@@ -37,7 +37,7 @@ export function recordEvents<K extends keyof EventMap>(bus: EventBus, names: K[]
   return events;
 }
 
-/** A Redis backend with fast reconnects, so outage tests stay short. */
+/** Builds a Redis backend with fast reconnects, so outage tests stay short. */
 export function fastBackend(options: RedisBackendOptions): RedisBackend {
   return new RedisBackend({ retryBaseDelayMs: 20, retryMaxDelayMs: 100, ...options });
 }
