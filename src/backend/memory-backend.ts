@@ -32,7 +32,7 @@ export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   private readonly pools = new Map<string, MemoryPool>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly wakes = new WakeHub();
+  private readonly wakes: WakeHub;
   private readonly leaseTtlMs: number;
   private readonly now: () => number;
   private readonly emit: PoolEventSink;
@@ -43,6 +43,7 @@ export class MemoryBackend implements Backend {
     this.now = options.now ?? Date.now;
     const events = options.events;
     this.emit = (event, payload) => events?.emit(event, payload);
+    this.wakes = new WakeHub((err) => events?.emit('listener_error', { event: 'wake', err }));
   }
 
   async start(): Promise<void> {

@@ -1,14 +1,17 @@
 /**
  * The onWake listeners of a backend. Wake-ups are delivered in a microtask after the state
- * change that caused them, so a listener that calls the backend again never runs inside the
- * operation that is still changing state; several wake-ups of one target in the same tick are
- * delivered once.
+ * change that caused them. So a listener that calls the backend again never runs inside the
+ * operation that is still changing state, and several wake-ups of one target in the same tick
+ * are delivered once.
  */
 export type WakeListener = (target: string) => void;
 
 export class WakeHub {
   private listeners: WakeListener[] = [];
   private readonly pending = new Set<string>();
+
+  /** `onListenerError` receives what a listener throws; the other listeners still run. */
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
 
   add(listener: WakeListener): () => void {
     this.listeners.push(listener);
@@ -34,8 +37,8 @@ export class WakeHub {
     for (const listener of this.listeners) {
       try {
         listener(target);
-      } catch {
-        // A listener bug must not stop the others from waking; listeners report their own errors.
+      } catch (err) {
+        this.onListenerError(err);
       }
     }
   }

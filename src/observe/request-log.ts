@@ -72,7 +72,13 @@ export function subscribeRequestLog(
       pool.warn({ ...event }, 'ip quarantined');
     }),
     events.on('quarantine_floor', (event) => {
-      pool.warn({ ...event }, 'quarantine skipped to keep minActiveIps in rotation');
+      limiter.run(`quarantine_floor:${event.target}`, (repeated) => {
+        // Every IP in rotation is failing alike, which points at the target rather than the IPs.
+        pool.warn(
+          { ...event, ...repeatField(repeated) },
+          'quarantine skipped to keep minActiveIps in rotation: the failures look like the target is down, not the IPs',
+        );
+      });
     }),
     events.on('quarantine_release', (event) => {
       pool.info({ ...event }, 'ip released from quarantine');

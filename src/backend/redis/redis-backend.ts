@@ -57,7 +57,7 @@ export class RedisBackend implements Backend {
   private readonly runner: ScriptRunner;
   private readonly readiness: ReadinessTracker;
   private readonly timers: TargetTimers;
-  private readonly wakes = new WakeHub();
+  private readonly wakes: WakeHub;
   private readonly specs = new Map<string, TargetPoolSpec>();
   private readonly leaseTtlMs: number;
   private readonly now: () => number;
@@ -71,6 +71,9 @@ export class RedisBackend implements Backend {
       );
     }
     this.plan = parseRedisUrl(options.url);
+    this.wakes = new WakeHub((err) =>
+      options.events?.emit('listener_error', { event: 'wake', err }),
+    );
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.client = this.connect('commands');

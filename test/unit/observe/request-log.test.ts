@@ -82,7 +82,11 @@ describe('request log', () => {
       ['WARNING', 'retrying on another ip', 'r-2'],
       ['WARNING', 'retries exhausted', 'r-2'],
       ['WARNING', 'ip quarantined', undefined],
-      ['WARNING', 'quarantine skipped to keep minActiveIps in rotation', undefined],
+      [
+        'WARNING',
+        'quarantine skipped to keep minActiveIps in rotation: the failures look like the target is down, not the IPs',
+        undefined,
+      ],
       ['INFO', 'ip released from quarantine', undefined],
     ]);
     assert.equal(records()[2]?.logger, 'proxy_hopper.pool');
