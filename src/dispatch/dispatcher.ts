@@ -32,6 +32,8 @@ export interface DispatchRequest {
   arrivalMs: number;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
+  /** Attempts started so far; updated as the loop runs, so it is right after a failure too. */
+  progress: { attempts: number; address: string | null };
 }
 
 /** End state of streaming a successful response body. */
@@ -104,6 +106,8 @@ export class Dispatcher {
 
       const startedMs = this.now();
       tried.add(lease.address);
+      request.progress.attempts = attempt + 1;
+      request.progress.address = lease.address;
       const result = await this.attempt(request, ip, holder, startedMs, attempt);
       if (result.kind === 'success') return result.success;
 

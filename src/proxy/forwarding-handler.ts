@@ -39,6 +39,8 @@ interface RequestState {
   attempts: number;
   address: string | null;
   arrivalMs: number;
+  /** Live attempt count of the dispatcher, once the request reached it. */
+  progress: { attempts: number; address: string | null } | null;
 }
 
 export class ForwardingHandler {
@@ -63,6 +65,7 @@ export class ForwardingHandler {
       attempts: 0,
       address: null,
       arrivalMs: this.now(),
+      progress: null,
     };
     try {
       const control = readControlHeaders(req.rawHeaders);
@@ -116,6 +119,8 @@ export class ForwardingHandler {
     };
     res.once('close', onClose);
 
+    const progress = { attempts: 0, address: null as string | null };
+    state.progress = progress;
     const success = await this.deps.dispatcher.dispatch({
       requestId: state.requestId,
       tag: state.tag,
@@ -138,6 +143,7 @@ export class ForwardingHandler {
       numRetries: control.retries ?? target.config.numRetries,
       arrivalMs: state.arrivalMs,
       signal: controller.signal,
+      progress,
     });
     state.attempts = success.attempts;
     state.address = success.address;
@@ -150,6 +156,10 @@ export class ForwardingHandler {
   }
 
   private fail(res: ServerResponse, err: unknown, state: RequestState): void {
+    if (state.progress !== null) {
+      state.attempts = state.progress.attempts;
+      state.address = state.progress.address;
+    }
     let error: ProxyHopperError;
     if (isProxyHopperError(err)) {
       error = err;

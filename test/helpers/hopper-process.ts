@@ -2,8 +2,8 @@
  * Proxy Hopper as a separate OS process, started with the real CLI from source
  * (`node --import tsx test/helpers/cli-entry.ts run --config <file>`), for tests that need
  * several instances, a SIGKILL or a restart. The config is written as YAML to a temp file with
- * the proxy and admin ports the caller chose, JSON logs are read from stderr and parsed, and
- * the process is stopped by its PID: SIGTERM, then SIGKILL after a bound.
+ * the proxy and admin ports the caller chose. JSON logs are read from stderr and parsed. The
+ * process is stopped by its PID: SIGTERM, then SIGKILL after a bound.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
@@ -239,7 +239,7 @@ function track(
     },
     waitForHealth: async (status = 200, timeoutMs = 20_000) => {
       const deadlineMs = Date.now() + timeoutMs;
-      let last = 'no answer';
+      let last = 'no response';
       while (Date.now() < deadlineMs) {
         if (!running) {
           const info = await exited;
@@ -249,7 +249,7 @@ function track(
         }
         const answer = await healthStatus(ports.proxyPort);
         if (answer === status) return;
-        last = answer === null ? 'no answer' : `status ${answer}`;
+        last = answer === null ? 'no response' : `status ${answer}`;
         await sleep(50);
       }
       throw new Error(
@@ -276,7 +276,7 @@ function parseLine(text: string): ProcessLogLine {
   return { raw: text };
 }
 
-/** Status of `GET /health` on the proxy port, or null when nothing answers. */
+/** Status of `GET /health` on the proxy port, or null when nothing responds. */
 export async function healthStatus(port: number): Promise<number | null> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/health`, {

@@ -21,6 +21,8 @@ export interface TestHopper {
   /** `http://127.0.0.1:<proxyPort>`. */
   origin: string;
   logs: LogLine[];
+  /** Every log line exactly as written (newline removed), for checking that no secret leaks. */
+  rawLogLines: string[];
   /** Resolves with the first log line (already seen or future) that matches. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   stop(): Promise<void>;
@@ -50,12 +52,14 @@ export function documentToYaml(document: ConfigDocument): string {
 
 export async function startHopperWithConfig(config: Config): Promise<TestHopper> {
   const logs: LogLine[] = [];
+  const rawLogLines: string[] = [];
   const waiters = new Set<{
     match: (line: LogLine) => boolean;
     resolve: (line: LogLine) => void;
   }>();
   const destination: DestinationStream = {
     write(line: string): void {
+      rawLogLines.push(line.replace(/\n$/, ''));
       const parsed = JSON.parse(line) as LogLine;
       logs.push(parsed);
       for (const waiter of waiters) {
@@ -77,6 +81,7 @@ export async function startHopperWithConfig(config: Config): Promise<TestHopper>
     proxyPort: running.proxyPort,
     origin: `http://127.0.0.1:${running.proxyPort}`,
     logs,
+    rawLogLines,
     waitForLog: (match, timeoutMs = 5000) => {
       const seen = logs.find(match);
       if (seen !== undefined) return Promise.resolve(seen);

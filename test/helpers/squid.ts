@@ -29,6 +29,11 @@ export interface SquidOptions {
   addForwardingHeaders?: boolean;
   /** Extra squid.conf lines, appended at the end. */
   extraConfig?: string[];
+  /**
+   * Ports to listen on, one per outgoing address, such as the ports of a stopped squid that a
+   * test starts again. Default: free ports, picked again when one is taken before the bind.
+   */
+  ports?: number[];
 }
 
 export const DEFAULT_PROXY_USER: ProxyUser = { username: 'alice', password: 's3cret' };
@@ -56,6 +61,13 @@ export interface SquidPeer {
 /** Starts one squid with one port per outgoing address (default: one port, 127.0.0.2). */
 export function startSquid(options: SquidOptions = {}): Promise<SquidPeer> {
   const outgoing = options.outgoingAddresses ?? ['127.0.0.2'];
+  if (options.ports !== undefined) {
+    if (options.ports.length !== outgoing.length) {
+      const counts = `${options.ports.length} ports for ${outgoing.length} addresses`;
+      return Promise.reject(new Error(`squid needs one port per outgoing address: got ${counts}`));
+    }
+    return launch(options, outgoing, options.ports);
+  }
   return withFreePorts(outgoing.length, (ports) => launch(options, outgoing, ports));
 }
 

@@ -1,10 +1,10 @@
 /**
- * A loopback HTTP target whose answers take a set time to stream, and which counts how many
+ * A loopback HTTP target whose responses take a set time to stream, and which counts how many
  * requests from one source address are open at once. Behind upstream proxies that each send
  * from their own 127.0.0.N, a count above 1 means one upstream IP carried two requests at the
- * same time. `GET /stream?ms=<n>` sends the status line and a first chunk at once, and the
- * last chunk `n` ms later; a request counts as open from its arrival until its socket closes
- * or its response ends.
+ * same time. `GET /stream?ms=<n>[&headerMs=<h>]` sends the status line and a first chunk
+ * after `h` ms (default 0), and the last chunk `n` ms after that. A request counts as open
+ * from its arrival until its socket closes or its response ends.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -22,7 +22,7 @@ export interface StreamRecord {
   completed: boolean;
 }
 
-/** The body of a `/stream` answer that ran to its end. */
+/** The body of a `/stream` response that ran to its end. */
 export const STREAM_BODY = 'first\nlast\n';
 
 export class StreamTarget {
@@ -54,7 +54,8 @@ export class StreamTarget {
       this.server.listen(0, '127.0.0.1', () => resolve());
     });
     const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('stream target has no port');
+    if (address === null || typeof address === 'string')
+      throw new Error('stream target has no port');
     this.port = address.port;
     return this;
   }
@@ -83,7 +84,10 @@ export class StreamTarget {
     this.records.push(record);
     const open = this.openFrom(record.remote) + 1;
     this.openBySource.set(record.remote, open);
-    this.maxOpenBySource.set(record.remote, Math.max(open, this.maxOpenBySource.get(record.remote) ?? 0));
+    this.maxOpenBySource.set(
+      record.remote,
+      Math.max(open, this.maxOpenBySource.get(record.remote) ?? 0),
+    );
     res.once('close', () => {
       record.closedAtMs = performance.timeOrigin + performance.now();
       this.openBySource.set(record.remote, this.openFrom(record.remote) - 1);
@@ -97,14 +101,23 @@ export class StreamTarget {
       return;
     }
     const durationMs = Number(url.searchParams.get('ms') ?? '0');
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.write('first\n');
+    const headerDelayMs = Number(url.searchParams.get('headerMs') ?? '0');
+    this.after(headerDelayMs, () => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first\n');
+      this.after(durationMs, () => {
+        res.end('last\n', () => {
+          record.completed = true;
+        });
+      });
+    });
+  }
+
+  private after(delayMs: number, run: () => void): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      res.end('last\n', () => {
-        record.completed = true;
-      });
-    }, durationMs);
+      run();
+    }, delayMs);
     this.timers.add(timer);
   }
 }

@@ -82,8 +82,8 @@ describe('test harness peers', () => {
     assert.equal(response.status, 401);
   });
 
-  test('one squid maps 16 ports to 16 addresses', async () => {
-    const addresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${100 + i}`);
+  test('one squid maps 64 ports to 64 addresses', async () => {
+    const addresses = Array.from({ length: 64 }, (_, i) => `127.0.0.${100 + i}`);
     const squid = await startSquid({ outgoingAddresses: addresses });
     const seen: string[] = [];
     for (let i = 0; i < addresses.length; i++) {

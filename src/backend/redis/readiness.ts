@@ -7,6 +7,13 @@ import { ProxyHopperError } from '../../errors/index.js';
 import type { EventBus } from '../../observe/events.js';
 import type { RedisClient } from './connection.js';
 
+export interface ReadinessHooks {
+  /** Runs after each (re)connect, before operations are allowed again. */
+  beforeReady: () => Promise<void>;
+  /** Runs once operations are allowed again. */
+  afterReady: () => void;
+}
+
 export class ReadinessTracker {
   ready = false;
   private reason: string | null = 'not connected yet';
@@ -17,7 +24,7 @@ export class ReadinessTracker {
     private readonly client: RedisClient,
     private readonly display: string,
     private readonly options: { events?: EventBus; logger?: Logger },
-    private readonly onReconnected: () => Promise<void>,
+    private readonly hooks: ReadinessHooks,
   ) {
     client.on('ready', () => void this.handleReady());
     client.on('error', (err: Error) => {
@@ -59,16 +66,18 @@ export class ReadinessTracker {
 
   private async handleReady(): Promise<void> {
     try {
-      await this.onReconnected();
+      await this.hooks.beforeReady();
     } catch (err) {
       this.options.logger?.warn({ err, redis: this.display }, 'redis re-registration failed');
     }
-    if (this.stopped) return;
+    // The connection may have dropped again while the targets were being registered.
+    if (this.stopped || this.client.status !== 'ready') return;
     this.ready = true;
     this.reason = null;
     this.options.logger?.info({ redis: this.display }, 'redis backend ready');
     this.options.events?.emit('backend_state', { ready: true, reason: null });
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.hooks.afterReady();
   }
 
   private markDown(reason: string): void {

@@ -90,9 +90,10 @@ export class RedisBackend implements Backend {
     this.runner = new ScriptRunner(this.client, options.logger, (script) =>
       options.events?.emit('backend_script_reload', { script }),
     );
-    this.readiness = new ReadinessTracker(this.client, this.plan.display, options, () =>
-      this.onReconnected(),
-    );
+    this.readiness = new ReadinessTracker(this.client, this.plan.display, options, {
+      beforeReady: () => this.onReconnected(),
+      afterReady: () => this.wakeAll(),
+    });
     this.timers = new TargetTimers((target) => this.refreshFromTimer(target));
   }
 
@@ -328,14 +329,19 @@ export class RedisBackend implements Backend {
     }
   }
 
-  /** Registers every known target again after a reconnect, because Redis may have restarted empty. */
+  /**
+   * Loads the scripts, samples the server clock and registers every known target again after a
+   * reconnect, because Redis may have restarted empty.
+   */
   private async onReconnected(): Promise<void> {
     await this.runner.preload(Object.values(POOL_SCRIPTS));
     await this.sampleServerClock();
-    for (const spec of this.specs.values()) {
-      await this.runSync(spec);
-      this.wakes.schedule(spec.target);
-    }
+    for (const spec of this.specs.values()) await this.runSync(spec);
+  }
+
+  /** Wakes every local queue, so requests that failed during an outage try again. */
+  private wakeAll(): void {
+    for (const target of this.specs.keys()) this.wakes.schedule(target);
   }
 
   /** Feeds a few TIME replies to the clock offset estimate before the first pool reply. */

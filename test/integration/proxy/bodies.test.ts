@@ -131,6 +131,24 @@ describe('request and response bodies', () => {
     }
   });
 
+  test('target abort mid-body cuts the client response', async () => {
+    for (const [scheme, origin] of origins()) {
+      const ends: boolean[] = [];
+      const unsubscribe = hopper.running.events.on('request_end', (event) => ends.push(event.aborted));
+      const path = `/abort?k=${scheme}`;
+      const outcome = await viaHopper(hopper.proxyPort, origin, path).then(
+        (response) => `status ${response.status}, ${response.body.length} bytes`,
+        (err: unknown) => (err instanceof Error ? err.name : String(err)),
+      );
+      // Either the head arrived and the body broke off, or nothing arrived: never a whole body.
+      assert.doesNotMatch(outcome, /^status 200/, `${scheme}: a cut body looked complete`);
+      assert.equal(targets.seen(path).length, 1, `${scheme}: retried after the body started`);
+      assert.ok(await waitUntil(() => ends.length === 1, 2000), `${scheme}: no request_end event`);
+      assert.equal(ends[0], true, scheme);
+      unsubscribe();
+    }
+  });
+
   test('HEAD keeps Content-Length and has no body', async () => {
     for (const [scheme, origin] of origins()) {
       const response = await rawRequest(

@@ -121,6 +121,7 @@ describe('retries and quarantine', () => {
       numRetries: 2,
     });
     const hopper = await startHopper(config);
+    const ends = recordEvents(hopper, 'request_end');
     const floor = hopper.waitForLog(
       (line) => String(line.message).startsWith('quarantine skipped to keep minActiveIps in rotation'),
     );
@@ -129,6 +130,9 @@ describe('retries and quarantine', () => {
     assert.equal(response.status, 503);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');
     assert.equal(json(response).retries_attempted, 2);
+    assert.equal(ends.length, 1);
+    assert.equal(ends[0]?.attempts, 3);
+    assert.equal(ends[0]?.errorCode, 'upstream_error');
     const line = await floor;
     assert.equal(line.level, 'WARNING');
     assert.equal(line.minActiveIps, 1);

@@ -5,7 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { restartHopperProcess, startHopperProcess, type HopperProcess } from '../../helpers/hopper-process.js';
+import {
+  restartHopperProcess,
+  startHopperProcess,
+  type HopperProcess,
+} from '../../helpers/hopper-process.js';
 import { cleanupAll } from '../../helpers/processes.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { startSquid, type SquidPeer } from '../../helpers/squid.js';
@@ -63,7 +67,9 @@ describe('instance restart with the same config', () => {
     const exit = await second.stop();
     assert.deepEqual(exit, { code: 0, signal: null });
     second = await restartHopperProcess(second);
-    const registered = await second.waitForLog((line) => String(line.message).startsWith('Proxy Hopper running on'));
+    const registered = await second.waitForLog((line) =>
+      String(line.message).startsWith('Proxy Hopper running on'),
+    );
     assert.equal(registered.backend, 'redis');
 
     const rows = await ipRowsOf(second);
@@ -77,7 +83,9 @@ describe('instance restart with the same config', () => {
     assert.equal(afterRestart?.quarantined_until, before.quarantined_until);
 
     const responses = await Promise.all(
-      Array.from({ length: REQUESTS }, (_, i) => viaInstance(second, targets.httpOrigin, `/restarted/${i}`)),
+      Array.from({ length: REQUESTS }, (_, i) =>
+        viaInstance(second, targets.httpOrigin, `/restarted/${i}`),
+      ),
     );
     assert.deepEqual(
       responses.map((response) => response.status),

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the multi-process Redis tests: one squid with one port per outgoing
- * address (so the target sees which upstream IP carried a request), one password-protected
+ * address (so the target can tell from the source address which upstream IP carried a request), one password-protected
  * redis-server, config documents for several Proxy Hopper processes on that Redis, and
  * readers for the admin `/api/v1/status` view.
  */
@@ -20,7 +20,7 @@ export interface RedisSetup {
   keyPrefix: string;
 }
 
-/** A config document with one target `t` over every port of `squid`, on the Redis backend. */
+/** Builds a config document with one target `t` over every port of `squid`, on the Redis backend. */
 export function redisConfig(
   squid: SquidPeer,
   redis: RedisSetup,
@@ -38,9 +38,11 @@ export function redisConfig(
   };
 }
 
-/** Map from upstream `host:port` to the source address the target sees for it. */
+/** Maps each upstream `host:port` to the source address its requests arrive from. */
 export function sourceOf(squid: SquidPeer): Map<string, string> {
-  return new Map(squid.ports.map((_, i) => [squid.address(i), squid.outgoingAddresses[i] as string]));
+  return new Map(
+    squid.ports.map((_, i) => [squid.address(i), squid.outgoingAddresses[i] as string]),
+  );
 }
 
 /** Sends `GET requestPath` through one instance, tagged with the instance's name. */
@@ -58,7 +60,7 @@ export function viaInstance(
   });
 }
 
-/** The admin status of an instance (which must run with `admin: true`). */
+/** Fetches the admin status of an instance, which must run with `admin: true`. */
 export async function statusOf(hopper: HopperProcess): Promise<StatusView> {
   if (hopper.adminPort === null) throw new Error(`${hopper.name} runs without the admin server`);
   const { status, body } = await getJson<StatusView>(hopper.adminPort, '/api/v1/status');
@@ -66,7 +68,7 @@ export async function statusOf(hopper: HopperProcess): Promise<StatusView> {
   return body;
 }
 
-/** The IP rows of target `t` in an instance's admin status. */
+/** Returns the IP rows of target `t` from an instance's admin status. */
 export async function ipRowsOf(hopper: HopperProcess): Promise<IpStatusView[]> {
   const view = await statusOf(hopper);
   const row = view.targets.find((entry) => entry.name === 't');
@@ -76,22 +78,24 @@ export async function ipRowsOf(hopper: HopperProcess): Promise<IpStatusView[]> {
 }
 
 /** Polls `check` every 50 ms until it returns true; throws `what` after the bound. */
-export async function pollUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function pollUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadlineMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadlineMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
 }
 
-/** The `request finished` DEBUG lines an instance logged, with the IP address each used. */
-export function finishedRequests(hopper: HopperProcess): { address: unknown; status: unknown; url: unknown }[] {
+/** Returns the `request finished` DEBUG lines an instance logged, with the IP each used. */
+export function finishedRequests(
+  hopper: HopperProcess,
+): { address: unknown; status: unknown; url: unknown }[] {
   return hopper.logs
     .filter((line) => line.message === 'request finished')
     .map((line) => ({ address: line.address, status: line.status, url: line.url }));
-}
-
-/** The `attempt finished` TRACE lines an instance logged (one per attempt, retries included). */
-export function attemptAddresses(hopper: HopperProcess): string[] {
-  return hopper.logs.filter((line) => line.message === 'attempt finished').map((line) => String(line.address));
 }

@@ -10,7 +10,15 @@ import { cleanupAll } from '../../helpers/processes.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { startSquid, type SquidPeer } from '../../helpers/squid.js';
 import { headerValues, startTargets, type TargetServers } from '../../helpers/targets.js';
-import { INSTANCE_HEADER, finishedRequests, ipRowsOf, pollUntil, redisConfig, sourceOf, viaInstance } from './fixture.js';
+import {
+  INSTANCE_HEADER,
+  finishedRequests,
+  ipRowsOf,
+  pollUntil,
+  redisConfig,
+  sourceOf,
+  viaInstance,
+} from './fixture.js';
 
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const QUARANTINE_MS = 600_000;
@@ -52,8 +60,8 @@ after(async () => {
 
 describe('quarantine across instances', () => {
   test('B never uses the IP A quarantined', async () => {
-    // The first request with this key gets 503 from the target, whichever IP carried it; with
-    // ipFailuresUntilQuarantine 1 that IP is quarantined and A retries on another one.
+    // The first request with this key gets 503 from the target, whichever IP carried it. With
+    // ipFailuresUntilQuarantine 1 that IP is quarantined, and A retries on another one.
     const tripped = await viaInstance(first, targets.httpOrigin, '/fail-first/1/shared');
     assert.equal(tripped.status, 200);
     const tripArrivals = targets.seen('/fail-first/1/shared');
@@ -79,14 +87,19 @@ describe('quarantine across instances', () => {
     const untilMs = Date.parse(badRowB.quarantined_until);
     const expectedUntilMs = (tripArrivals[0]?.arrivedAtMs as number) + QUARANTINE_MS;
     // The quarantine starts when A releases the failed lease, a few ms after the arrival.
-    assert.ok(Math.abs(untilMs - expectedUntilMs) < 2000, `quarantined until ${badRowB.quarantined_until}`);
+    assert.ok(
+      Math.abs(untilMs - expectedUntilMs) < 2000,
+      `quarantined until ${badRowB.quarantined_until}`,
+    );
     assert.deepEqual(
       rowsB.filter((row) => row.address !== badAddress).map((row) => row.status),
       ['available', 'available'],
     );
 
     const responses = await Promise.all(
-      Array.from({ length: B_REQUESTS }, (_, i) => viaInstance(second, targets.httpOrigin, `/after/${i}`)),
+      Array.from({ length: B_REQUESTS }, (_, i) =>
+        viaInstance(second, targets.httpOrigin, `/after/${i}`),
+      ),
     );
     assert.deepEqual(
       responses.map((response) => response.status),
@@ -102,7 +115,8 @@ describe('quarantine across instances', () => {
     assert.deepEqual([...new Set(fromB.map((request) => request.remote))].sort(), goodSources);
 
     // The log line is written when the request ends, which can be just after the client read it.
-    const finishedAfter = () => finishedRequests(second).filter((entry) => String(entry.url).includes('/after/'));
+    const finishedAfter = () =>
+      finishedRequests(second).filter((entry) => String(entry.url).includes('/after/'));
     await pollUntil(() => finishedAfter().length >= B_REQUESTS, 5000, 'B request logs');
     const addressesB = finishedAfter().map((entry) => entry.address);
     assert.equal(addressesB.length, B_REQUESTS);

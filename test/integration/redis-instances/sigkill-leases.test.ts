@@ -1,7 +1,7 @@
 /**
  * An instance killed with SIGKILL while it holds leases loses no IP for longer than the lease
  * TTL: its leases stop being renewed, expire in Redis, and the other instances take the IPs
- * over. While they stream answers that last longer than the TTL, their own renewals keep each
+ * over. While they stream responses that last longer than the TTL, their own renewals keep each
  * IP exclusive, so the target never sees two open requests from one upstream address.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,11 +15,11 @@ import { ipRowsOf, pollUntil, redisConfig, sourceOf, viaInstance } from './fixtu
 
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const LEASE_TTL_MS = 1000;
-/** Answers that outlast the lease TTL, so a lease survives only by being renewed. */
+/** Responses that outlast the lease TTL, so a lease survives only by being renewed. */
 const STREAM_MS = 1500;
 const REQUESTS_PER_SURVIVOR = 6;
 // Time from a lease's expiry in Redis until a waiting request of another instance arrives at
-// the target: the waiting instance's timer fires at the expiry it was told, then one acquire
+// the target: the waiting instance's timer fires at the expiry that its last acquire returned, then one acquire
 // round trip and squid's forwarding. 750 ms leaves room for a loaded machine.
 const TAKEOVER_MARGIN_MS = 750;
 
@@ -56,7 +56,7 @@ after(async () => {
 
 describe('SIGKILL of an instance that holds leases', () => {
   test('survivors get every IP back', async () => {
-    // C takes all three IPs with answers that would stream for 20 s.
+    // C takes all three IPs with responses that would stream for 20 s.
     const held = SOURCES.map((_, i) =>
       viaInstance(victim, target.origin, `/stream?ms=20000&held=${i}`).then(
         () => 'answered',
@@ -64,8 +64,17 @@ describe('SIGKILL of an instance that holds leases', () => {
       ),
     );
     const fromVictim = () => target.records.filter((record) => record.instance === 'C');
-    await pollUntil(() => fromVictim().length === SOURCES.length, 10_000, 'C holding all three IPs');
-    assert.deepEqual(fromVictim().map((record) => record.remote).sort(), SOURCES);
+    await pollUntil(
+      () => fromVictim().length === SOURCES.length,
+      10_000,
+      'C holding all three IPs',
+    );
+    assert.deepEqual(
+      fromVictim()
+        .map((record) => record.remote)
+        .sort(),
+      SOURCES,
+    );
 
     // A and B queue their requests while every IP is leased to C, then C dies.
     const load = [first, second].flatMap((hopper) =>
@@ -78,7 +87,7 @@ describe('SIGKILL of an instance that holds leases', () => {
     assert.deepEqual(exit, { code: null, signal: 'SIGKILL' });
     assert.deepEqual(await Promise.all(held), ['failed', 'failed', 'failed']);
 
-    // C's leases are still in Redis: nobody renews them, and they end within one TTL.
+    // C's leases are still in Redis: no instance renews them, and they end within one TTL.
     const leasedRows = await ipRowsOf(first);
     assert.deepEqual(
       leasedRows.map((row) => row.status),
@@ -88,7 +97,10 @@ describe('SIGKILL of an instance that holds leases', () => {
     const sources = sourceOf(squid);
     for (const row of leasedRows) {
       const expiresAtMs = Date.parse(row.lease_expires_at ?? '');
-      assert.ok(expiresAtMs <= killedAtMs + LEASE_TTL_MS, `${row.address} leased until ${row.lease_expires_at}`);
+      assert.ok(
+        expiresAtMs <= killedAtMs + LEASE_TTL_MS,
+        `${row.address} leased until ${row.lease_expires_at}`,
+      );
       expiryBySource.set(sources.get(row.address) as string, expiresAtMs);
     }
 
@@ -102,22 +114,29 @@ describe('SIGKILL of an instance that holds leases', () => {
       Array.from({ length: 2 * REQUESTS_PER_SURVIVOR }, () => STREAM_BODY),
     );
 
-    const survivors = target.records.filter((record) => record.instance === 'A' || record.instance === 'B');
+    const survivors = target.records.filter(
+      (record) => record.instance === 'A' || record.instance === 'B',
+    );
     assert.equal(survivors.length, 2 * REQUESTS_PER_SURVIVOR);
     for (const source of SOURCES) {
-      const arrivals = survivors.filter((record) => record.remote === source).map((record) => record.arrivedAtMs);
-      // Twelve answers of equal length over three IPs: four rounds, one request per IP each.
+      const arrivals = survivors
+        .filter((record) => record.remote === source)
+        .map((record) => record.arrivedAtMs);
+      // Twelve responses of equal length over three IPs: four rounds, one request per IP each.
       assert.equal(arrivals.length, 4, `requests through ${source}`);
       const firstArrivalMs = Math.min(...arrivals);
       const expiresAtMs = expiryBySource.get(source) as number;
-      assert.ok(firstArrivalMs >= expiresAtMs - 5, `${source} reused ${expiresAtMs - firstArrivalMs} ms before C's lease ended`);
+      assert.ok(
+        firstArrivalMs >= expiresAtMs - 5,
+        `${source} reused ${expiresAtMs - firstArrivalMs} ms before C's lease ended`,
+      );
       assert.ok(
         firstArrivalMs <= expiresAtMs + TAKEOVER_MARGIN_MS,
         `${source} taken over ${firstArrivalMs - expiresAtMs} ms after C's lease ended`,
       );
     }
 
-    // C's answers were cut when its connections to squid closed, so at no time did an
+    // C's responses were cut when its connections to squid closed, so at no time did an
     // upstream address carry two open requests, C's included.
     for (const record of fromVictim()) {
       assert.equal(record.completed, false);

@@ -1,6 +1,6 @@
 /**
  * Two Proxy Hopper processes on one Redis share each IP's minRequestInterval: the target, which
- * sees every upstream IP as its own source address, never gets two requests from one address
+ * gets every upstream IP's requests from its own source address, never gets two requests from one address
  * closer together than the interval, whichever instance sent them.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { INSTANCE_HEADER, redisConfig, viaInstance } from './fixture.js';
 
 const INTERVAL_MS = 300;
 // Proxy Hopper spaces the *starts* of attempts, in Redis server time inside the acquire script.
-// The target sees the arrival, which lags the start by the reply's way back to the instance,
+// The target records the arrival, which lags the start by the reply's way back to the instance,
 // the instance's own request setup and squid's forwarding time. That lag varies between two
 // requests, so two arrivals may be closer than the interval by the difference of two lags:
 // mostly under 15 ms, but up to 40 ms was seen on a 2-core machine at load average 9 to 12 (a
@@ -60,7 +60,7 @@ after(async () => {
 
 /**
  * Sends one request per IP through each instance in turn, so both instances hold kept-alive
- * connections to every squid port and squid has checked the credentials once: without it the
+ * connections to every squid port and squid has checked the credentials once. Without it the
  * first arrival per IP lags by the cold connection and auth check. The last round leaves every
  * IP cooling down, so the measured burst is parsed and queued before the first IP is ready and
  * that work does not delay the first measured attempts.
@@ -68,7 +68,9 @@ after(async () => {
 async function warmUp(): Promise<void> {
   for (const hopper of [first, second, first]) {
     const responses = await Promise.all(
-      SOURCES.map((_, i) => viaInstance(hopper, targets.httpOrigin, `/warm/${hopper.name}/${i}/${Date.now()}`)),
+      SOURCES.map((_, i) =>
+        viaInstance(hopper, targets.httpOrigin, `/warm/${hopper.name}/${i}/${Date.now()}`),
+      ),
     );
     assert.deepEqual(
       responses.map((response) => response.status),
@@ -122,7 +124,11 @@ describe('two instances, one Redis', () => {
         .filter((request) => request.remote === source)
         .sort((a, b) => a.arrivedAtMs - b.arrivedAtMs)
         .map((request) => headerValues(request.headers, INSTANCE_HEADER)[0]);
-      assert.deepEqual([...new Set(fromSource)].sort(), ['A', 'B'], `instances seen from ${source}`);
+      assert.deepEqual(
+        [...new Set(fromSource)].sort(),
+        ['A', 'B'],
+        `instances seen from ${source}`,
+      );
       for (let i = 1; i < fromSource.length; i++) {
         if (fromSource[i] !== fromSource[i - 1]) handovers += 1;
       }

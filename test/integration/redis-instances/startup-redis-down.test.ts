@@ -22,7 +22,10 @@ let squid: SquidPeer;
 let targets: TargetServers;
 
 before(async () => {
-  [squid, targets] = await Promise.all([startSquid({ outgoingAddresses: SOURCES }), startTargets()]);
+  [squid, targets] = await Promise.all([
+    startSquid({ outgoingAddresses: SOURCES }),
+    startTargets(),
+  ]);
 });
 
 after(async () => {
@@ -41,7 +44,10 @@ describe('start while Redis is down', () => {
     const config = redisConfig(squid, { url, keyPrefix: 'startup' }, { minRequestInterval: '0ms' });
     const hopper = await spawnHopper({ name: 'A', config });
 
-    await hopper.waitForLog((line) => line.message === 'redis not reachable at start; retrying', 15_000);
+    await hopper.waitForLog(
+      (line) => line.message === 'redis not reachable at start; retrying',
+      15_000,
+    );
     const fourth = await hopper.waitForLog(
       (line) => line.message === 'redis unreachable; reconnecting' && line.attempt === 4,
       15_000,
@@ -54,7 +60,8 @@ describe('start while Redis is down', () => {
       EXPECTED_DELAYS_MS.map((delayMs, i) => [i + 1, delayMs]),
     );
     assert.equal(hopper.running, true);
-    const runningLines = () => hopper.logs.filter((line) => String(line.message).startsWith('Proxy Hopper running on'));
+    const runningLines = () =>
+      hopper.logs.filter((line) => String(line.message).startsWith('Proxy Hopper running on'));
     assert.equal(runningLines().length, 0);
     const text = hopper.outputTail(1_000_000);
     assert.equal(text.includes(PASSWORD), false, 'the Redis password appears in the output');
@@ -65,11 +72,16 @@ describe('start while Redis is down', () => {
     assert.equal(ready.redis, `127.0.0.1:${redisPort}`);
     assert.equal(runningLines().length, 1);
 
-    const responses = await Promise.all([0, 1, 2, 3].map((i) => viaInstance(hopper, targets.httpOrigin, `/up/${i}`)));
+    const responses = await Promise.all(
+      [0, 1, 2, 3].map((i) => viaInstance(hopper, targets.httpOrigin, `/up/${i}`)),
+    );
     assert.deepEqual(
       responses.map((response) => response.status),
       [200, 200, 200, 200],
     );
-    assert.deepEqual([...new Set(targets.seen('/up/').map((request) => request.remote))].sort(), SOURCES);
+    assert.deepEqual(
+      [...new Set(targets.seen('/up/').map((request) => request.remote))].sort(),
+      SOURCES,
+    );
   });
 });

@@ -475,3 +475,25 @@ describe('MemoryBackend', () => {
     await backend.stop();
   });
 });
+
+describe('MemoryBackend wake listeners', () => {
+  test('throwing listener is reported', async () => {
+    const bus = new EventBus();
+    const errors: EventMap['listener_error'][] = [];
+    bus.on('listener_error', (payload) => errors.push(payload));
+    const backend = new MemoryBackend({ events: bus });
+    await backend.syncTarget(spec());
+    const woke: string[] = [];
+    backend.onWake(() => {
+      throw new Error('listener bug');
+    });
+    backend.onWake((target) => woke.push(target));
+    await backend.release(leased(await backend.tryAcquire('t1', none)), success);
+    await Promise.resolve();
+    assert.deepEqual(woke, ['t1']);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.event, 'wake');
+    assert.equal((errors[0]?.err as Error).message, 'listener bug');
+    await backend.stop();
+  });
+});

@@ -41,8 +41,18 @@ describe('Redis outage', () => {
       await assert.rejects(backend.snapshot('shop'), assertUnavailable);
       await assert.rejects(backend.syncTarget(poolSpec()), assertUnavailable);
 
+      let readyAtWake: boolean | null = null;
+      const woke = new Promise<void>((resolve) => {
+        const unsubscribe = backend.onWake(() => {
+          readyAtWake = backend.isReady();
+          unsubscribe();
+          resolve();
+        });
+      });
       server = await startRedisServer({ password: PASSWORD, port: server.port });
       await waitFor(() => backend.isReady(), 5000, 'isReady() to turn true');
+      await woke;
+      assert.equal(readyAtWake, true, 'queues are woken once operations work again');
       const snapshot = await backend.snapshot('shop');
       const addresses = snapshot.map((state) => state.address);
       assert.deepEqual(addresses, ['10.0.0.1:3128', '10.0.0.2:3128', '10.0.0.3:3128']);
