@@ -115,6 +115,11 @@ export class MemoryPool {
       };
     }
     const outcome = this.recordOutcome(record, nowMs, options.result);
+    const sendDelayMs = Math.max(0, options.sendDelayMs ?? 0);
+    record.nextReadyAtMs = Math.max(
+      record.nextReadyAtMs,
+      record.lastStartMs + sendDelayMs + this.spec.minRequestIntervalMs,
+    );
     if (options.cooldownFromRelease) {
       record.nextReadyAtMs = Math.max(record.nextReadyAtMs, nowMs + this.spec.minRequestIntervalMs);
     }

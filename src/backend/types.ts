@@ -49,6 +49,12 @@ export interface ReleaseOptions {
    * does); otherwise the next attempt may start `minRequestInterval` after this one started.
    */
   cooldownFromRelease: boolean;
+  /**
+   * Time between taking the lease and actually sending the attempt. The next attempt through
+   * the IP moves back by as much, so spacing holds between real sends even when the event
+   * loop was busy after the lease. Default 0.
+   */
+  sendDelayMs?: number;
 }
 
 export interface ReleaseResult {

@@ -29,6 +29,22 @@ function positiveDurationMs(defaultMs: number) {
 
 const optionalString = optionalStringField;
 
+const REDIS_URL = /^(rediss?(?:\+sentinel|\+cluster)?):\/\/[^/?#]+/;
+
+/** Redis URL of any supported form; the check is loose because the backend parses it fully. */
+function redisUrlField() {
+  return stringField().refine((value) => REDIS_URL.test(value), {
+    error: (issue) =>
+      `Invalid Redis URL '${hidePassword(String(issue.input))}': expected redis://, rediss://, ` +
+      'redis+sentinel://host:port,.../<master name> or redis+cluster://host:port,...',
+  });
+}
+
+/** Replaces the password of a URL with `***`, so config errors never print it. */
+function hidePassword(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
 function urlField(schemes: readonly string[], label: string) {
   return stringField().refine((value) => hasScheme(value, schemes), {
     error: (issue) =>
@@ -77,7 +93,7 @@ export const serverShape = {
   logFormat: choiceField(['text', 'json'] as const).default('text'),
   logFile: optionalString().transform((value) => value ?? null),
   backend: choiceField(['memory', 'redis'] as const).default('memory'),
-  redisUrl: urlField(['redis', 'rediss'], 'Redis URL').default('redis://localhost:6379/0'),
+  redisUrl: redisUrlField().default('redis://localhost:6379/0'),
   redisKeyPrefix: nonEmptyStringField().default('ph'),
   metrics: boolField(false),
   metricsHost: nonEmptyStringField().default('0.0.0.0'),

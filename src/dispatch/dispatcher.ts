@@ -162,6 +162,10 @@ export class Dispatcher {
   > {
     const target = request.target.config;
     let response: UpstreamResponse;
+    holder.markSent(startedMs);
+    // Renewal starts with the attempt: waiting for response headers can take as long as the
+    // lease lives (responseTimeout and leaseTtl are both 30 s by default).
+    holder.keepAlive(this.options.leaseTtlMs);
     try {
       response = await sendAttempt(
         this.options.clients,
@@ -244,7 +248,6 @@ export class Dispatcher {
       };
     }
 
-    holder.keepAlive(this.options.leaseTtlMs);
     const finish = (end: BodyEnd, error?: unknown): void => {
       void this.finishBody(
         request,

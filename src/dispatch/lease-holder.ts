@@ -1,18 +1,25 @@
 /**
- * Holds one lease for the life of an attempt: renews it while a response body streams, so a
- * long download never lets the IP be handed out twice, and releases it exactly once.
+ * Holds one lease for the life of an attempt. It renews the lease from the attempt's start
+ * until the response body ends, so a slow answer or a long download never lets the IP be
+ * handed out twice, and it releases the lease exactly once.
  */
 import type { Backend, Lease, ReleaseOptions, ReleaseResult } from '../backend/types.js';
 
 export class LeaseHolder {
   private renewTimer: NodeJS.Timeout | null = null;
   private released = false;
+  private sendDelayMs = 0;
 
   constructor(
     private readonly backend: Backend,
     readonly lease: Lease,
     private readonly onBackendError: (operation: string, err: unknown) => void,
   ) {}
+
+  /** Records when the attempt was really sent, so spacing is kept from that moment. */
+  markSent(sentAtMs: number): void {
+    this.sendDelayMs = Math.max(0, sentAtMs - this.lease.acquiredAtMs);
+  }
 
   /** Renews the lease every third of its lifetime until release. */
   keepAlive(leaseTtlMs: number): void {
@@ -29,7 +36,7 @@ export class LeaseHolder {
     this.released = true;
     if (this.renewTimer !== null) clearInterval(this.renewTimer);
     try {
-      return await this.backend.release(this.lease, options);
+      return await this.backend.release(this.lease, { sendDelayMs: this.sendDelayMs, ...options });
     } catch (err) {
       // The lease expires by itself in the backend, so the IP is not lost.
       this.onBackendError('release', err);

@@ -149,6 +149,11 @@ export function defineMetrics(registry: Registry) {
       labelNames: ['operation'] as const,
       registers,
     }),
+    scriptReloads: new Counter({
+      name: 'proxy_hopper_backend_script_reloads_total',
+      help: 'Lua scripts sent to Redis again after a NOSCRIPT reply (Redis restart, failover or SCRIPT FLUSH)',
+      registers,
+    }),
     listenerErrors: new Counter({
       name: 'proxy_hopper_event_listener_errors_total',
       help: 'Exceptions thrown by event subscribers (metrics, logs); each one is a bug',

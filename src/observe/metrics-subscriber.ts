@@ -96,6 +96,7 @@ export function subscribeMetrics(
     events.on('backend_error', (event) => {
       metrics.backendErrors.inc({ operation: operations.value(event.operation) });
     }),
+    events.on('backend_script_reload', () => metrics.scriptReloads.inc()),
     events.on('listener_error', (event) => metrics.listenerErrors.inc({ event: event.event })),
   ];
   return () => unsubscribers.forEach((unsubscribe) => unsubscribe());

@@ -95,6 +95,7 @@ export class ForwardingHandler {
     });
 
     const target = this.deps.router.match(state.url);
+    if (target !== null) state.target = target.config.name;
     if (this.deps.authorizer.enabled) {
       await this.deps.authorizer.authorizeProxy(control.auth, target?.config.name ?? null);
     }
@@ -110,7 +111,6 @@ export class ForwardingHandler {
         `No target matched for URL: ${state.url}. Add a target whose regex matches it, or check X-Proxy-Hopper-Target.`,
       );
     }
-    state.target = target.config.name;
 
     const body = await readRequestBody(req, this.deps.retryBodyLimitBytes);
     const controller = new AbortController();

@@ -19,7 +19,7 @@ import { ForwardingHandler } from '../proxy/forwarding-handler.js';
 import { ProxyListener } from '../proxy/proxy-listener.js';
 import { Router } from '../proxy/router.js';
 import { UpstreamClients } from '../upstream/upstream-clients.js';
-import { buildTargetRuntimes } from './target-runtimes.js';
+import { buildTargetRuntimes, syncTargets } from './target-runtimes.js';
 
 export interface StartOptions {
   logger?: Logger;
@@ -53,9 +53,30 @@ export async function startProxyHopper(
     debugQuarantine: server.debugQuarantine,
   });
   const backend = createBackend(config, { events, logger });
-  await backend.start();
+  // The backend connects in the background: with Redis down at start the listeners still come
+  // up, /health reports the backend as failing, and requests get 503 backend_unavailable until
+  // Redis answers. The memory backend is ready at once.
+  let backendStopped = false;
+  const backendStarted = backend.start().then(
+    async () => {
+      const errors = await syncTargets(config.targets, backend);
+      for (const err of errors)
+        log.error({ err }, 'registering a target pool with the backend failed');
+      if (errors.length === 0 && backend.kind === 'redis')
+        log.info('backend ready: every target pool is registered');
+    },
+    (err: unknown) => {
+      if (!backendStopped) log.error({ err }, 'backend failed to start');
+    },
+  );
 
-  const stack: (() => Promise<void> | void)[] = [stopRequestLog, () => backend.stop()];
+  const stack: (() => Promise<void> | void)[] = [
+    stopRequestLog,
+    () => {
+      backendStopped = true;
+      return backend.stop();
+    },
+  ];
   const unwind = async (): Promise<void> => {
     for (const step of stack.reverse()) {
       try {
@@ -67,13 +88,20 @@ export async function startProxyHopper(
   };
 
   try {
-    const runtimes = await buildTargetRuntimes(config.targets, backend, events);
+    const runtimes = buildTargetRuntimes(config.targets, backend, events);
+    if (backend.kind === 'memory') {
+      await backendStarted;
+    } else {
+      // Registers the pools now when Redis is up. When it is down this fails fast, and the
+      // backend registers them once it connects.
+      await syncTargets(config.targets, backend);
+    }
     const byName = new Map(runtimes.map((runtime) => [runtime.config.name, runtime]));
     const unsubscribeWake = backend.onWake((target) => byName.get(target)?.queue.pump());
     stack.push(unsubscribeWake, () => runtimes.forEach((runtime) => runtime.queue.close()));
 
     let metrics: Metrics | null = null;
-    if (server.metrics || server.admin) {
+    if (server.metrics) {
       metrics = createMetrics({ events, backend, targets: () => config.targets, logger });
       const created = metrics;
       stack.push(() => created.stop());
@@ -139,7 +167,6 @@ export async function startProxyHopper(
       });
       metricsPort = metricsServer.port;
       stack.push(() => metricsServer.close());
-      log.info({ port: metricsPort }, `Prometheus metrics available on :${metricsPort}/metrics`);
     }
 
     let adminPort: number | null = null;
@@ -156,10 +183,6 @@ export async function startProxyHopper(
       });
       adminPort = admin.port;
       stack.push(() => admin.close());
-      log.info(
-        { host: server.adminHost, port: adminPort },
-        `Admin API listening on ${server.adminHost}:${adminPort}`,
-      );
     }
 
     log.info(

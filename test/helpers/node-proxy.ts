@@ -18,13 +18,17 @@ export interface ChainProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy-chain proxy that requires `user` (null: no auth) and sends from `localAddress`. */
+/**
+ * Starts a proxy-chain proxy on `host` that requires `user` (null: no auth) and sends from
+ * `localAddress`.
+ */
 export async function startChainProxy(
   localAddress: string,
   user: ProxyUser | null,
+  host = '127.0.0.1',
 ): Promise<ChainProxy> {
   const server = new ChainServer({
-    host: '127.0.0.1',
+    host,
     port: 0,
     prepareRequestFunction: ({ username, password }) => {
       if (user !== null && (username !== user.username || password !== user.password)) {
@@ -39,7 +43,7 @@ export async function startChainProxy(
     port: server.port,
     localAddress,
     user,
-    address: () => `127.0.0.1:${server.port}`,
+    address: () => (host.includes(':') ? `[${host}]:${server.port}` : `${host}:${server.port}`),
     close: () => server.close(true),
   };
 }

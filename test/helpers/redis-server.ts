@@ -1,6 +1,6 @@
 /**
  * Starts real redis-server processes for tests: one server on a free loopback port in its own
- * temp dir, without persistence, stopped by its PID. Also TLS servers and three-node clusters.
+ * temp dir, without persistence, stopped by its PID. Also makes TLS test certificates.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { withFreePorts } from './ports.js';
-import { makeTempDir, requireBinary, startPeer, type Peer } from './processes.js';
+import { makeTempDir, registerCleanup, requireBinary, startPeer, type Peer } from './processes.js';
 import { TEST_TLS_NAMES } from './tls.js';
 
 export interface ProxyUser {
@@ -114,6 +114,12 @@ async function launch(
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const stop = async (): Promise<void> => {
+    await peer.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  // cleanupAll stops the peer through this, so its temp dir goes too.
+  registerCleanup(stop);
   const address = (index = 0): string => `127.0.0.1:${ports[index]}`;
   return {
     peer,
@@ -132,10 +138,7 @@ async function launch(
       readOr(path.join(dir, 'access.log'))
         .split('\n')
         .filter((line) => line !== '' && !line.includes('transaction-end-before-headers')),
-    stop: async () => {
-      await peer.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
@@ -162,6 +165,8 @@ function squidConfig(
     'pinger_enable off',
     'shutdown_lifetime 0 seconds',
     'client_lifetime 5 minutes',
+    // Log whole URLs so tests can check the query that reached squid.
+    'strip_query_terms off',
     // With the default 512 KB, squid 5.7 sometimes takes a full request buffer for a client
     // EOF and drops fast large uploads (seen with Node clients and 20 MiB bodies).
     'client_request_buffer_max_size 64 MB',

@@ -12,6 +12,7 @@
  *   sent after the test calls `releaseGate(id)`.
  * - `/cookies`: three Set-Cookie lines, `/hop-by-hop`: hop-by-hop and Connection-listed
  *   headers, `/gzip`: fixed gzip bytes, `/hang`: never responds, `/abort`: cuts the body.
+ * - `/both-framings`: a chunked 172-byte body that also carries `Content-Length: 999`.
  * - `/upload` and the echo route hash the request body.
  */
 import crypto from 'node:crypto';
@@ -47,6 +48,9 @@ export interface EchoBody {
 /** The gzip route's body: gzip of a 120-byte JSON document. */
 export const GZIP_PLAIN = Buffer.from(JSON.stringify({ ok: true, pad: 'x'.repeat(98) }));
 export const GZIP_BODY = zlib.gzipSync(GZIP_PLAIN, { level: 9 });
+
+/** Body of the both-framings route. */
+export const BOTH_FRAMINGS_BODY = Buffer.from('x'.repeat(171) + '\n');
 
 /** Set-Cookie lines of the cookies route, in order. */
 export const COOKIE_LINES = [
@@ -214,6 +218,16 @@ export class TargetServers {
         'content-length': GZIP_BODY.length,
       });
       res.end(GZIP_BODY);
+    },
+    'both-framings': (_req, res) => {
+      // Node sends both headers as given and frames the body as chunked.
+      res.writeHead(200, {
+        'transfer-encoding': 'chunked',
+        'content-length': '999',
+        'content-type': 'text/plain',
+      });
+      res.write(BOTH_FRAMINGS_BODY.subarray(0, 100));
+      res.end(BOTH_FRAMINGS_BODY.subarray(100));
     },
     hang: () => {
       // Never responds; close() destroys the socket.

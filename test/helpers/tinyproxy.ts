@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { withFreePort } from './ports.js';
-import { makeTempDir, requireBinary, startPeer, type Peer } from './processes.js';
+import { makeTempDir, registerCleanup, requireBinary, startPeer, type Peer } from './processes.js';
 import type { ProxyUser } from './squid.js';
 
 export interface TinyproxyOptions {
@@ -74,6 +74,12 @@ async function launch(options: TinyproxyOptions, port: number): Promise<Tinyprox
     }
     throw err;
   }
+  const stop = async (): Promise<void> => {
+    await peer.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  // cleanupAll stops the peer through this, so its temp dir goes too.
+  registerCleanup(stop);
   const address = (): string => `127.0.0.1:${port}`;
   return {
     peer,
@@ -86,9 +92,6 @@ async function launch(options: TinyproxyOptions, port: number): Promise<Tinyprox
       const auth = who === null ? '' : `${who.username}:${who.password}@`;
       return `http://${auth}${address()}`;
     },
-    stop: async () => {
-      await peer.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -24,6 +24,7 @@ export function createRedisClient(
   settings: ConnectionSettings,
 ): RedisClient {
   const client = buildClient(plan, settings);
+  // NOTE: Cluster node connections are created inside ioredis and do not get this guard.
   if (client instanceof Redis) guardStreamErrors(client);
   return client;
 }

@@ -3,7 +3,8 @@ import { LUA_PRELUDE } from './lua-prelude.js';
 /**
  * Ends a lease with the attempt's outcome: failure count, quarantine or the minActiveIps
  * floor, and the cooldown restart. ARGV[3] = address, ARGV[4] = lease id,
- * ARGV[5] = 'success' | 'failure' | 'neutral', ARGV[6] = '1' to restart the cooldown at release.
+ * ARGV[5] = 'success' | 'failure' | 'neutral', ARGV[6] = '1' to restart the cooldown at release, ARGV[7] = ms between the lease and the
+ * attempt's real start, by which the next start moves back.
  */
 export const LUA_RELEASE =
   LUA_PRELUDE +
@@ -46,6 +47,8 @@ else
       end
     end
   end
+  local send_delay = tonumber(ARGV[7]) or 0
+  if send_delay > 0 then ip.next = ip.next + send_delay end
   if ARGV[6] == '1' then ip.next = math.max(ip.next, now + settings.interval) end
   ip.lid = ''
   ip.dirty = true

@@ -7,9 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import type { ResolvedIp } from '../../config/types.js';
 import { ProxyHopperError } from '../../errors/index.js';
-import type { EventBus, EventMap } from '../../observe/events.js';
+import type { EventBus } from '../../observe/events.js';
 import type {
   AcquireResult,
   Backend,
@@ -24,6 +23,8 @@ import { createRedisClient, type RedisClient } from './connection.js';
 import { parseRedisUrl, type RedisConnectionPlan } from './connection-options.js';
 import { targetKeys, wakeChannel } from './keys.js';
 import { POOL_SCRIPTS } from './pool-scripts.js';
+import { OrphanedLeases } from './orphaned-leases.js';
+import { emitReleaseEvents, ipLabels } from './outcome-events.js';
 import { ReadinessTracker } from './readiness.js';
 import { ScriptRunner } from './script-runner.js';
 import * as replies from './script-results.js';
@@ -59,8 +60,10 @@ export class RedisBackend implements Backend {
   private readonly timers: TargetTimers;
   private readonly wakes: WakeHub;
   private readonly specs = new Map<string, TargetPoolSpec>();
+  private readonly orphans = new OrphanedLeases();
   private readonly leaseTtlMs: number;
   private readonly now: () => number;
+  private readonly commandTimeoutMs: number;
   private readonly clockOffset = new replies.ClockOffsetEstimator();
 
   constructor(private readonly options: RedisBackendOptions) {
@@ -76,6 +79,7 @@ export class RedisBackend implements Backend {
     );
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.now = options.now ?? Date.now;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
     this.client = this.connect('commands');
     const channel = wakeChannel(options.keyPrefix);
     const onWake = (target: string) => {
@@ -92,7 +96,10 @@ export class RedisBackend implements Backend {
     );
     this.readiness = new ReadinessTracker(this.client, this.plan.display, options, {
       beforeReady: () => this.onReconnected(),
-      afterReady: () => this.wakeAll(),
+      afterReady: () => {
+        this.wakeAll();
+        void this.cancelOrphans();
+      },
     });
     this.timers = new TargetTimers((target) => this.refreshFromTimer(target));
   }
@@ -128,9 +135,14 @@ export class RedisBackend implements Backend {
     const spec = this.requireSpec(target);
     const leaseId = randomUUID();
     const args = [this.leaseTtlMs, leaseId, ...avoid];
-    const reply = await this.guard('tryAcquire', () =>
-      this.runPool<replies.AcquireReply>(spec, POOL_SCRIPTS.acquire, args, true),
-    );
+    const reply = await this.guard('tryAcquire', async () => {
+      try {
+        return await this.runPool<replies.AcquireReply>(spec, POOL_SCRIPTS.acquire, args, true);
+      } catch (err) {
+        this.orphans.add(target, leaseId);
+        throw err;
+      }
+    });
     const clock = this.afterReply(spec, reply);
     if (reply.kind === 'leased' && reply.address !== undefined && reply.expiresAt !== undefined) {
       const lease: Lease = {
@@ -167,7 +179,8 @@ export class RedisBackend implements Backend {
       return { failures: 0, quarantined: false, floorHeld: false, activeIps: 0, applied: false };
     }
     const cooldown = options.cooldownFromRelease ? '1' : '0';
-    const args = [lease.address, lease.leaseId, options.result, cooldown];
+    const sendDelayMs = String(Math.max(0, Math.round(options.sendDelayMs ?? 0)));
+    const args = [lease.address, lease.leaseId, options.result, cooldown, sendDelayMs];
     const reply = await this.guard('release', () =>
       this.runPool<replies.ReleaseReply>(spec, POOL_SCRIPTS.release, args, false),
     );
@@ -176,7 +189,7 @@ export class RedisBackend implements Backend {
     }
     this.afterReply(spec, reply);
     if (reply.applied) {
-      this.emitOutcome(spec, lease.address, options, reply);
+      emitReleaseEvents(this.options.events, spec, lease.address, options.result, reply);
       this.wakes.schedule(spec.target);
     }
     const { failures, quarantined, floorHeld, activeIps, applied } = reply;
@@ -203,7 +216,7 @@ export class RedisBackend implements Backend {
     return createRedisClient(this.plan, {
       tls: this.options.tls,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
-      commandTimeoutMs: this.options.commandTimeoutMs ?? 2000,
+      commandTimeoutMs: this.commandTimeoutMs,
       retryDelayMs: (attempt) => {
         const delayMs = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 16));
         if (role === 'commands') {
@@ -270,43 +283,12 @@ export class RedisBackend implements Backend {
   ): replies.ClockTranslation {
     const clock = this.clockOffset.observe(reply.now, this.now());
     for (const released of replies.listOf(reply.released)) {
-      this.options.events?.emit('quarantine_release', this.labels(spec, released.a));
+      this.options.events?.emit('quarantine_release', ipLabels(spec, released.a));
     }
     if (reply.deadline !== undefined && reply.deadline >= 0) {
       this.timers.arm(spec.target, Math.max(1, reply.deadline - reply.now));
     }
     return clock;
-  }
-
-  private emitOutcome(
-    spec: TargetPoolSpec,
-    address: string,
-    options: ReleaseOptions,
-    reply: replies.ReleaseReply,
-  ): void {
-    const events = this.options.events;
-    if (!events) return;
-    const labels = this.labels(spec, address);
-    const failures = reply.failures;
-    if (options.result === 'neutral') return;
-    if (options.result === 'success') {
-      events.emit('ip_success', labels);
-      return;
-    }
-    events.emit('ip_failure', { ...labels, failures });
-    if (reply.quarantined && reply.quarantineMs !== undefined) {
-      events.emit('quarantine', { ...labels, failures, quarantineMs: reply.quarantineMs });
-    }
-    if (reply.floorHeld) {
-      const activeIps = reply.floorActiveIps ?? reply.activeIps;
-      const minActiveIps = reply.minActiveIps ?? spec.minActiveIps;
-      events.emit('quarantine_floor', { ...labels, failures, activeIps, minActiveIps });
-    }
-  }
-
-  private labels(spec: TargetPoolSpec, address: string): EventMap['ip_success'] {
-    const ip: ResolvedIp | undefined = spec.ips.find((entry) => entry.address === address);
-    return { target: spec.target, address, provider: ip?.provider ?? '', region: ip?.region ?? '' };
   }
 
   private requireSpec(target: string): TargetPoolSpec {
@@ -320,11 +302,16 @@ export class RedisBackend implements Backend {
 
   /** Runs one backend operation, turning any Redis failure into backend_unavailable. */
   private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    if (!this.readiness.ready) throw this.readiness.unavailableError();
+    if (!this.readiness.canTry()) throw this.readiness.unavailableError();
     try {
-      return await run();
+      const result = await run();
+      this.readiness.noteReply();
+      return result;
     } catch (err) {
       this.options.events?.emit('backend_error', { operation, err });
+      if (err instanceof Error && err.message === 'Command timed out') {
+        this.readiness.markStalled(`no reply within ${this.commandTimeoutMs} ms`);
+      }
       throw this.readiness.unavailableError(err);
     }
   }
@@ -337,6 +324,28 @@ export class RedisBackend implements Backend {
     await this.runner.preload(Object.values(POOL_SCRIPTS));
     await this.sampleServerClock();
     for (const spec of this.specs.values()) await this.runSync(spec);
+  }
+
+  /** Frees the leases of acquires that failed here but may have run in Redis. */
+  private async cancelOrphans(): Promise<void> {
+    for (const [target, leaseIds] of this.orphans.takeAll()) {
+      const spec = this.specs.get(target);
+      if (!spec || leaseIds.length === 0) continue;
+      try {
+        const raw = await this.runner.run(POOL_SCRIPTS.cancel, this.keysOf(target), [
+          wakeChannel(this.options.keyPrefix),
+          target,
+          ...leaseIds,
+        ]);
+        const { cancelled } = replies.parseReply<{ now: number; cancelled: number }>(raw);
+        if (cancelled > 0) {
+          this.options.logger?.info({ target, cancelled }, 'freed leases of failed acquires');
+        }
+      } catch (err) {
+        this.orphans.restore(target, leaseIds);
+        this.options.logger?.warn({ err, target }, 'could not free leases of failed acquires');
+      }
+    }
   }
 
   /** Wakes every local queue, so requests that failed during an outage try again. */

@@ -1,7 +1,8 @@
 /**
  * The Backend contract: one suite that every backend implementation runs unchanged. Redis
- * keeps its own clock, so the suite uses small real durations (50-300 ms) and asserts times
- * with a few ms of tolerance instead of freezing a clock.
+ * keeps its own clock, so the suite uses small real durations (80 ms to 1 s) instead of a
+ * frozen clock. It checks times against the local window of the call that set them, or
+ * against each other within a tolerance.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,33 +178,33 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
     });
 
     test('spacing is start to start', async () => {
-      await withBackend({ ips: [ip(A)], minRequestIntervalMs: 200 }, async ({ backend }) => {
+      await withBackend({ ips: [ip(A)], minRequestIntervalMs: 600 }, async ({ backend }) => {
         const first = leased(await backend.tryAcquire('shop', none));
         await sleep(50);
         await backend.release(first, success);
         const waiting = await backend.tryAcquire('shop', none);
         if (waiting.kind !== 'wait') assert.fail('IP must cool down');
-        assertNear(waiting.readyAtMs, first.acquiredAtMs + 200, 'readyAtMs');
+        assertNear(waiting.readyAtMs, first.acquiredAtMs + 600, 'readyAtMs');
         const [state] = await backend.snapshot('shop');
         assert.equal(state?.status, 'cooling_down');
-        assertNear(state?.nextReadyAtMs, first.acquiredAtMs + 200, 'nextReadyAtMs');
+        assertNear(state?.nextReadyAtMs, first.acquiredAtMs + 600, 'nextReadyAtMs');
 
         await sleep(Math.max(0, (waiting.readyAtMs ?? 0) - Date.now()) + TOLERANCE_MS);
         const second = leased(await backend.tryAcquire('shop', none));
         const gapMs = second.acquiredAtMs - first.acquiredAtMs;
-        assert.ok(gapMs >= 200 - CLOCK_SLACK_MS, `starts only ${gapMs} ms apart`);
+        assert.ok(gapMs >= 600 - CLOCK_SLACK_MS, `starts only ${gapMs} ms apart`);
       });
     });
 
     test('cooldownFromRelease restarts spacing', async () => {
-      await withBackend({ ips: [ip(A)], minRequestIntervalMs: 200 }, async ({ backend }) => {
+      await withBackend({ ips: [ip(A)], minRequestIntervalMs: 600 }, async ({ backend }) => {
         const lease = leased(await backend.tryAcquire('shop', none));
         await sleep(100);
         const cooldown = { result: 'failure', cooldownFromRelease: true } as const;
         const call = await timed(() => backend.release(lease, cooldown));
         const waiting = await backend.tryAcquire('shop', none);
         if (waiting.kind !== 'wait') assert.fail('IP must cool down');
-        assertDuring(waiting.readyAtMs, call, 200, 'readyAtMs');
+        assertDuring(waiting.readyAtMs, call, 600, 'readyAtMs');
       });
     });
 
@@ -320,10 +321,10 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
 
     test('neutral release keeps failure count', async () => {
       await withBackend(
-        { ips: [ip(A)], minRequestIntervalMs: 200 },
+        { ips: [ip(A)], minRequestIntervalMs: 500 },
         async ({ backend, events }) => {
           await backend.release(leased(await backend.tryAcquire('shop', none)), failure);
-          await sleep(220);
+          await sleep(520);
           const lease = leased(await backend.tryAcquire('shop', none));
           const neutral = { result: 'neutral', cooldownFromRelease: false } as const;
           assert.deepEqual(await backend.release(lease, neutral), {
@@ -340,7 +341,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
           const [state] = await backend.snapshot('shop');
           assert.equal(state?.status, 'cooling_down');
           assert.equal(state?.failures, 1);
-          assertNear(state?.nextReadyAtMs, lease.acquiredAtMs + 200, 'nextReadyAtMs');
+          assertNear(state?.nextReadyAtMs, lease.acquiredAtMs + 500, 'nextReadyAtMs');
         },
       );
     });
@@ -419,7 +420,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
     });
 
     test('wait reports cooldown and quarantine', async () => {
-      const spec = { ipFailuresUntilQuarantine: 1, minRequestIntervalMs: 300 };
+      const spec = { ipFailuresUntilQuarantine: 1, minRequestIntervalMs: 600 };
       await withBackend(spec, async ({ backend }) => {
         const a = leased(await backend.tryAcquire('shop', none));
         const call = await timed(() => backend.release(a, failure));
@@ -428,14 +429,14 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
         await backend.release(c, success);
         const waiting = await backend.tryAcquire('shop', none);
         if (waiting.kind !== 'wait') assert.fail('every IP is busy');
-        assertNear(waiting.readyAtMs, c.acquiredAtMs + 300, 'readyAtMs');
+        assertNear(waiting.readyAtMs, c.acquiredAtMs + 600, 'readyAtMs');
         assert.equal(waiting.inRotation, 2);
         assertDuring(waiting.nextQuarantineEndMs, call, 60_000, 'quarantine end');
       });
     });
 
     test('syncTarget keeps state of kept IPs', async () => {
-      const spec = { ipFailuresUntilQuarantine: 3, minRequestIntervalMs: 300 };
+      const spec = { ipFailuresUntilQuarantine: 3, minRequestIntervalMs: 1000 };
       await withBackend(spec, async ({ backend }) => {
         const a = leased(await backend.tryAcquire('shop', none));
         await backend.release(a, failure);
@@ -458,7 +459,7 @@ export function runBackendContract(name: string, factory: BackendFactory): void 
           ],
         );
         assert.equal(states[0]?.provider, 'other');
-        assertNear(states[1]?.nextReadyAtMs, a.acquiredAtMs + 300, 'kept nextReadyAtMs');
+        assertNear(states[1]?.nextReadyAtMs, a.acquiredAtMs + 1000, 'kept nextReadyAtMs');
         assert.equal((await backend.release(b, success)).applied, true);
         const next = leased(await backend.tryAcquire('shop', none));
         assert.equal(next.address, D);

@@ -1,8 +1,8 @@
 /**
- * Building blocks of the end-to-end observability tests: config documents with providers that
- * carry a `regionTag`, a client with its own undici Agent (so a test can close every client
- * connection), scrapes repeated until the asynchronous metric updates have landed, and small
- * readers for parsed samples.
+ * Building blocks of the end-to-end observability tests. They build config documents whose
+ * providers carry a `regionTag` and a client with its own undici Agent, so a test can close
+ * every client connection. They also repeat scrapes until asynchronous metric updates have
+ * landed, and read values out of parsed samples.
  */
 import { Agent } from 'undici';
 import type { ClientResponse } from '../../helpers/clients.js';
@@ -17,7 +17,7 @@ export interface ProviderSpec {
   regionTag?: string;
 }
 
-/** A `proxyProviders[]` entry; `user` null means no upstream credentials. */
+/** Builds a `proxyProviders[]` entry. A null or missing `user` means no upstream credentials. */
 export function providerDocument(spec: ProviderSpec): Record<string, unknown> {
   const document: Record<string, unknown> = { name: spec.name, ipList: spec.addresses };
   if (spec.user) {
@@ -27,7 +27,7 @@ export function providerDocument(spec: ProviderSpec): Record<string, unknown> {
   return document;
 }
 
-/** An `ipPools[]` entry taking every address of each provider, in order. */
+/** Builds an `ipPools[]` entry that takes every address of each provider, in order. */
 export function poolDocument(name: string, providers: ProviderSpec[]): Record<string, unknown> {
   return {
     name,
@@ -38,7 +38,7 @@ export function poolDocument(name: string, providers: ProviderSpec[]): Record<st
   };
 }
 
-/** A `targets[]` entry with short test timings; `settings` override any key. */
+/** Builds a `targets[]` entry with short test timings, where `settings` override any key. */
 export function targetDocument(
   name: string,
   regex: string,
@@ -118,8 +118,8 @@ export async function forEachLimited<T>(
 
 /**
  * Scrapes `url` every 50 ms until `ready` returns true or `timeoutMs` passes, and returns the
- * last scrape. Success attempts are counted when the body has been streamed, so a metric can
- * land a moment after the client has its response; the caller asserts on the returned data.
+ * last scrape for the caller to assert on. Polling is needed because a successful attempt is
+ * counted once its body has been streamed, a moment after the client has the response.
  */
 export async function scrapeUntil(
   url: string,
@@ -174,7 +174,7 @@ export function bucketCounts(
   return buckets(result, name, labels).map(([, count]) => count);
 }
 
-/** `_count` of one histogram series; undefined when the series does not exist. */
+/** Returns `_count` of one histogram series, or undefined when the series does not exist. */
 export function histogramCount(
   result: Scrape,
   name: string,
@@ -200,7 +200,7 @@ export function seriesWhere(
   return samples.map((sample) => sample.labels ?? {}).filter((labels) => labels[key] === value);
 }
 
-/** Polls `condition` every 25 ms until it is true or `timeoutMs` passes; returns its last value. */
+/** Polls `condition` every 25 ms until it is true or `timeoutMs` passes, and returns its last value. */
 export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -21,7 +21,7 @@ import {
   targetDocument,
 } from './fixture.js';
 
-/** Distinct tag values kept for the life of the process (docs/metrics.md). */
+/** Distinct tag values the metrics keep for the life of the process. */
 const TAG_CAP = 1000;
 const MAX_TAG_LENGTH = 64;
 const UNMATCHED_URLS = 2000;
@@ -30,7 +30,7 @@ const DISTINCT_TAGS = 1500;
 const FIXED_TAG = 'fixed';
 const LONG_TAG = `${'L'.repeat(70)}-tail`;
 
-/** Every proxy_hopper_* series as `name{labels}`, one entry per label set. */
+/** Lists every proxy_hopper_* series as `name{labels}`, one entry per label set. */
 function seriesKeys(result: Scrape): Set<string> {
   const keys = new Set<string>();
   for (const [name, family] of result.families) {
@@ -40,7 +40,7 @@ function seriesKeys(result: Scrape): Set<string> {
   return keys;
 }
 
-/** Every label value of every family, the process metrics included. */
+/** Collects every label value of every family, the process metrics included. */
 function allLabelValues(result: Scrape): string[] {
   const values: string[] = [];
   for (const family of result.families.values()) {
@@ -168,7 +168,12 @@ describe('metric label bounds', () => {
       overflowCount,
     );
 
-    const expectedTags = [FIXED_TAG, 'L'.repeat(MAX_TAG_LENGTH), ...admitted, OVERFLOW_LABEL].sort();
+    const expectedTags = [
+      FIXED_TAG,
+      'L'.repeat(MAX_TAG_LENGTH),
+      ...admitted,
+      OVERFLOW_LABEL,
+    ].sort();
     for (const name of ['proxy_hopper_requests_total', 'proxy_hopper_responses_total']) {
       const seen = seriesWhere(result, name, 'target', 'unmatched').map((labels) => labels.tag);
       assert.equal(new Set(seen).size, TAG_CAP + 1, name);

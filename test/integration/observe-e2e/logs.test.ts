@@ -1,13 +1,18 @@
-// JSON logs of the real server with auth on and real squids that need credentials: every line
-// is one JSON object with the fixed keys, each request's X-Request-Id is in its DEBUG line and
-// in its warning lines, and no secret of the client, the API key or the provider is written.
+// JSON logs of the real server, with auth on and real squids that need credentials. Every line
+// is one JSON object with the fixed keys. Each request's X-Request-Id is in its DEBUG line and
+// in its warning lines. No line contains a client secret, the API key or the provider password.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { header, json } from '../../helpers/clients.js';
 import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { startHopper, type LogLine, type TestHopper } from '../../helpers/proxy-hopper.js';
 import { startSquids, type ProxyUser, type SquidPeer } from '../../helpers/squid.js';
-import { headerValues, startTargets, type EchoBody, type TargetServers } from '../../helpers/targets.js';
+import {
+  headerValues,
+  startTargets,
+  type EchoBody,
+  type TargetServers,
+} from '../../helpers/targets.js';
 import {
   Client,
   escapeRegex,
@@ -44,7 +49,11 @@ interface Sent {
 
 /** The three requests each hopper gets: retried once, retries exhausted, and unmatched. */
 const REQUESTS: Sent[] = [
-  { requestId: 'req-log-retried', path: '/fail-first/1/log-retried', status: 200 },
+  {
+    requestId: 'req-log-retried',
+    path: `/fail-first/1/log-retried?api_key=${API_KEY}`,
+    status: 200,
+  },
   { requestId: 'req-log-exhausted', path: '/status/503', status: 503 },
   { requestId: 'req-log-unmatched', path: '/nomatch/1', status: 503 },
 ];
@@ -62,7 +71,7 @@ describe('JSON logs with secrets on every request', () => {
 
   after(cleanupAll);
 
-  async function runHopper(logLevel: 'DEBUG' | 'TRACE', tag: string): Promise<TestHopper> {
+  async function runHopper(logLevel: 'DEBUG' | 'TRACE', keySuffix: string): Promise<TestHopper> {
     const acme = {
       name: 'acme',
       addresses: squids.map((squid) => squid.address()),
@@ -81,7 +90,7 @@ describe('JSON logs with secrets on every request', () => {
       ],
     });
     for (const sent of REQUESTS) {
-      const path = sent.path.replace('log-retried', `log-retried-${tag}`);
+      const path = sent.path.replace('log-retried', `log-retried-${keySuffix}`);
       const response = await client.via(hopper.proxyPort, targets.httpOrigin, path, {
         'x-request-id': sent.requestId,
         'x-proxy-hopper-auth': `Bearer ${API_KEY}`,
@@ -108,14 +117,14 @@ describe('JSON logs with secrets on every request', () => {
     return hopper;
   }
 
-  for (const [logLevel, tag] of [
+  for (const [logLevel, keySuffix] of [
     ['DEBUG', 'debug'],
     ['TRACE', 'trace'],
   ] as const) {
     describe(`at ${logLevel}`, () => {
       let hopper: TestHopper;
       before(async () => {
-        hopper = await runHopper(logLevel, tag);
+        hopper = await runHopper(logLevel, keySuffix);
       });
 
       test('every line is JSON with the fixed keys', () => {
@@ -160,6 +169,10 @@ describe('JSON logs with secrets on every request', () => {
         assert.equal(retried.attempts, 2);
         assert.equal(retried.address, (squids[1] as SquidPeer).address());
         assert.equal(retried.errorCode, null);
+        assert.equal(
+          retried.url,
+          `${targets.httpOrigin}/fail-first/1/log-retried-${keySuffix}?api_key=[REDACTED]`,
+        );
         const unmatched = byId.get('req-log-unmatched') as LogLine;
         assert.equal(unmatched.target, 'unmatched');
         assert.equal(unmatched.status, 503);
@@ -170,12 +183,13 @@ describe('JSON logs with secrets on every request', () => {
 
       test('failed request line names its attempts and last IP', () => {
         const line = hopper.logs.find(
-          (entry) => entry.message === 'request finished' && entry.requestId === 'req-log-exhausted',
+          (entry) =>
+            entry.message === 'request finished' && entry.requestId === 'req-log-exhausted',
         ) as LogLine;
         assert.equal(line.target, 't');
         assert.equal(line.status, 503);
         assert.equal(line.errorCode, 'upstream_error');
-        // Both IPs were tried (numRetries 1), so the line should say 2 attempts and the last IP.
+        // Both IPs were tried (numRetries 1), so the line must report 2 attempts and the last IP.
         assert.equal(line.attempts, 2);
         assert.equal(line.address, (squids[1] as SquidPeer).address());
       });
@@ -190,16 +204,57 @@ describe('JSON logs with secrets on every request', () => {
         assert.ok(pairs.includes('no target matched|req-log-unmatched'), pairs.join('\n'));
         const ids = new Set(REQUESTS.map((sent) => sent.requestId));
         for (const line of warnings) {
-          assert.ok(ids.has(String(line.requestId)), `warning without a request id: ${JSON.stringify(line)}`);
+          assert.ok(
+            ids.has(String(line.requestId)),
+            `warning without a request id: ${JSON.stringify(line)}`,
+          );
         }
         if (logLevel === 'TRACE') {
           const attempts = hopper.logs.filter((line) => line.message === 'attempt finished');
-          assert.deepEqual(
-            attempts.map((line) => String(line.requestId)).sort(),
-            ['req-log-exhausted', 'req-log-exhausted', 'req-log-retried', 'req-log-retried'],
-          );
+          assert.deepEqual(attempts.map((line) => String(line.requestId)).sort(), [
+            'req-log-exhausted',
+            'req-log-exhausted',
+            'req-log-retried',
+            'req-log-retried',
+          ]);
         }
       });
     });
   }
+  test('startup lines are written once', async () => {
+    const acme = {
+      name: 'acme',
+      addresses: squids.map((squid) => squid.address()),
+      user: UPSTREAM_USER,
+    };
+    const hopper = await startHopper({
+      server: {
+        logLevel: 'INFO',
+        metrics: true,
+        metricsHost: '127.0.0.1',
+        metricsPort: 0,
+        admin: true,
+        adminHost: '127.0.0.1',
+        adminPort: 0,
+      },
+      proxyProviders: [providerDocument(acme)],
+      ipPools: [poolDocument('p', [acme])],
+      targets: [targetDocument('t', '.*', 'p')],
+    });
+    await hopper.stop();
+    const { metricsPort, adminPort, proxyPort } = hopper.running;
+    const expected = [
+      `Prometheus metrics available on :${metricsPort}/metrics`,
+      `Admin API listening on 127.0.0.1:${adminPort}`,
+      `Proxy Hopper running on 127.0.0.1:${proxyPort} (backend=memory, auth=disabled)`,
+    ];
+    const counts = expected.map((message) => [
+      message,
+      hopper.logs.filter((line) => line.message === message && line.level === 'INFO').length,
+    ]);
+    assert.deepEqual(
+      counts,
+      expected.map((message) => [message, 1]),
+    );
+  });
 });

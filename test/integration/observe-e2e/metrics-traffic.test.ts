@@ -1,6 +1,7 @@
-// Metrics of the real server after a known mix of traffic through real squids: counters,
+// Metrics of the real server after a known mix of traffic through real squids. Counters,
 // histograms and pool gauges scraped over HTTP must match the traffic exactly. The admin
-// server's /metrics is checked with auth on: a viewer token reads it, an API key is rejected.
+// server's /metrics is checked with auth on (a viewer token reads it, an API key is rejected)
+// and with metrics off. Queue metrics are checked with one IP whose spacing makes requests wait.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -32,6 +33,7 @@ import {
 } from './fixture.js';
 
 const API_KEY = 'ph-e2e-metrics-key-7f3a91';
+const QT_ONLY_KEY = 'ph-e2e-qt-only-key-52b8';
 const VIEWER = { username: 'watcher', password: 'viewer-pass-4821' };
 const SUCCESSES = 5;
 const EXHAUSTED = 3;
@@ -81,9 +83,16 @@ describe('metrics after known traffic', () => {
         enabled: true,
         jwtSecret: 'e2e-metrics-jwt-secret-with-enough-length',
         users: [
-          { username: VIEWER.username, passwordHash: await hashPassword(VIEWER.password), role: 'viewer' },
+          {
+            username: VIEWER.username,
+            passwordHash: await hashPassword(VIEWER.password),
+            role: 'viewer',
+          },
         ],
-        apiKeys: [{ name: 'metrics-client', key: API_KEY }],
+        apiKeys: [
+          { name: 'metrics-client', key: API_KEY },
+          { name: 'qt-only', key: QT_ONLY_KEY, targets: ['qt'] },
+        ],
       },
       proxyProviders: [providerDocument(acme), providerDocument(dead)],
       ipPools: [poolDocument('shop-pool', [acme]), quarantinePool],
@@ -116,7 +125,12 @@ describe('metrics after known traffic', () => {
       assert.equal(response.status, 503);
     }
     for (let i = 0; i < UNMATCHED; i++) {
-      const response = await client.via(hopper.proxyPort, targets.httpOrigin, `/nomatch/${i}`, auth);
+      const response = await client.via(
+        hopper.proxyPort,
+        targets.httpOrigin,
+        `/nomatch/${i}`,
+        auth,
+      );
       assert.equal(response.status, 503);
     }
     // The first IP of q-pool is the dead one: connection refused, quarantine, retry on acme.
@@ -162,13 +176,16 @@ describe('metrics after known traffic', () => {
     );
     assert.equal(sampleValue(result, requests, { target: 'qt', outcome: 'success', tag: '' }), 1);
     const series = labelSets(result, requests).map((labels) => JSON.stringify(labels));
-    assert.deepEqual(series.sort(), [
-      JSON.stringify({ target: 'qt', outcome: 'connection_error', tag: '' }),
-      JSON.stringify({ target: 'qt', outcome: 'success', tag: '' }),
-      JSON.stringify({ target: 'shop', outcome: 'server_error', tag: 'beta' }),
-      JSON.stringify({ target: 'shop', outcome: 'success', tag: 'alpha' }),
-      JSON.stringify({ target: 'unmatched', outcome: 'no_match', tag: '' }),
-    ].sort());
+    assert.deepEqual(
+      series.sort(),
+      [
+        JSON.stringify({ target: 'qt', outcome: 'connection_error', tag: '' }),
+        JSON.stringify({ target: 'qt', outcome: 'success', tag: '' }),
+        JSON.stringify({ target: 'shop', outcome: 'server_error', tag: 'beta' }),
+        JSON.stringify({ target: 'shop', outcome: 'success', tag: 'alpha' }),
+        JSON.stringify({ target: 'unmatched', outcome: 'no_match', tag: '' }),
+      ].sort(),
+    );
   });
 
   test('responses_total counts one response per request', async () => {
@@ -186,10 +203,7 @@ describe('metrics after known traffic', () => {
       sampleValue(result, responses, { target: 'unmatched', status_code: '503', tag: '' }),
       UNMATCHED,
     );
-    assert.equal(
-      sampleValue(result, responses, { target: 'qt', status_code: '200', tag: '' }),
-      1,
-    );
+    assert.equal(sampleValue(result, responses, { target: 'qt', status_code: '200', tag: '' }), 1);
     assert.equal(labelSets(result, responses).length, 4);
   });
 
@@ -217,7 +231,16 @@ describe('metrics after known traffic', () => {
     assert.equal(histogramCount(result, name, { target: 'shop' }), attempts);
     assert.equal(histogramCount(result, name, { target: 'qt' }), 2);
     assert.deepEqual(bucketBounds(result, name, { target: 'shop' }), [
-      '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '+Inf',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '30',
+      '+Inf',
     ]);
     assert.deepEqual(
       bucketBounds(result, name, { target: 'shop' }),
@@ -229,7 +252,9 @@ describe('metrics after known traffic', () => {
       assert.ok((counts[i] as number) >= (counts[i - 1] as number), `bucket ${i} not cumulative`);
     }
     assert.deepEqual(
-      labelSets(result, `${name}`).map((labels) => labels.target).sort(),
+      labelSets(result, `${name}`)
+        .map((labels) => labels.target)
+        .sort(),
       ['qt', 'shop'],
     );
   });
@@ -238,7 +263,17 @@ describe('metrics after known traffic', () => {
     const result = await settled();
     const name = 'proxy_hopper_queue_wait_seconds';
     assert.deepEqual(bucketBounds(result, name, { target: 'shop' }), [
-      '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '+Inf',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '+Inf',
     ]);
     assert.deepEqual(
       bucketBounds(result, name, { target: 'shop' }),
@@ -271,6 +306,14 @@ describe('metrics after known traffic', () => {
     for (const labels of shopIps) {
       assert.equal(sampleValue(result, 'proxy_hopper_ip_quarantined', labels), 0);
     }
+    // The pool leases the least recently used IP, so the six failed attempts after the five
+    // successes land twice on each IP with no success in between.
+    for (const labels of shopIps) {
+      assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', labels), 2);
+    }
+    assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', deadLabels), 1);
+    const liveQtLabels = { ...(shopIps[0] as Record<string, string>), target: 'qt' };
+    assert.equal(sampleValue(result, 'proxy_hopper_ip_failure_count', liveQtLabels), 0);
   });
 
   test('active connections return to 0 after clients close', async () => {
@@ -338,5 +381,139 @@ describe('metrics after known traffic', () => {
     // The metrics port has no auth.
     const open = await scrape(metricsUrl);
     assert.equal(open.status, 200);
+  });
+  test('auth rejections count under the matched target', async () => {
+    const before = await settled();
+    const attemptsBefore = labelSets(before, 'proxy_hopper_requests_total').length;
+    const missing = await client.via(hopper.proxyPort, targets.httpOrigin, '/echo/no-token');
+    assert.equal(missing.status, 401);
+    const forbidden = await client.via(hopper.proxyPort, targets.httpOrigin, '/echo/qt-only', {
+      'x-proxy-hopper-auth': `Bearer ${QT_ONLY_KEY}`,
+    });
+    assert.equal(forbidden.status, 403);
+    assert.equal(
+      forbidden.body.toString(),
+      "API key 'qt-only' is not permitted to access target 'shop'",
+    );
+
+    const responses = 'proxy_hopper_responses_total';
+    const result = await scrapeUntil(
+      metricsUrl,
+      (current) =>
+        labelSets(current, responses).filter((labels) =>
+          ['401', '403'].includes(labels.status_code ?? ''),
+        ).length === 2,
+    );
+    const rejected = labelSets(result, responses).filter((labels) =>
+      ['401', '403'].includes(labels.status_code ?? ''),
+    );
+    // Both requests matched target shop (the 403 message names it), so they are not unmatched.
+    assert.deepEqual(
+      rejected
+        .map((labels) => [
+          labels.target,
+          labels.status_code,
+          sampleValue(result, responses, labels),
+        ])
+        .sort(),
+      [
+        ['shop', '401', 1],
+        ['shop', '403', 1],
+      ],
+    );
+    // No upstream attempt was made for them.
+    assert.equal(labelSets(result, 'proxy_hopper_requests_total').length, attemptsBefore);
+  });
+});
+
+describe('metrics disabled with admin on', () => {
+  after(cleanupAll);
+
+  test('admin /metrics returns 404', async () => {
+    const targets = await startTargets();
+    registerCleanup(() => targets.close());
+    const [squid] = (await startSquids(1)) as [SquidPeer];
+    const acme = { name: 'acme', addresses: [squid.address()], user: DEFAULT_PROXY_USER };
+    const hopper = await startHopper({
+      server: { metrics: false, admin: true, adminHost: '127.0.0.1', adminPort: 0 },
+      proxyProviders: [providerDocument(acme)],
+      ipPools: [poolDocument('p', [acme])],
+      targets: [targetDocument('t', '.*', 'p')],
+    });
+    assert.equal(hopper.running.metricsPort, null);
+    const client = new Client();
+    const response = await client.via(hopper.proxyPort, targets.httpOrigin, '/echo/off');
+    assert.equal(response.status, 200);
+
+    const metrics = await request(`http://127.0.0.1:${hopper.running.adminPort}/metrics`);
+    const body = await metrics.body.text();
+    assert.equal(metrics.statusCode, 404, body.slice(0, 200));
+    assert.deepEqual(JSON.parse(body), {
+      detail: 'Metrics are disabled: set server.metrics: true',
+    });
+    await hopper.stop();
+  });
+});
+
+describe('queue metrics under contention', () => {
+  after(cleanupAll);
+
+  test('queue wait, depth and expiry with one spaced IP', async () => {
+    const targets = await startTargets();
+    registerCleanup(() => targets.close());
+    const [squid] = (await startSquids(1)) as [SquidPeer];
+    const acme = { name: 'acme', addresses: [squid.address()], user: DEFAULT_PROXY_USER };
+    const hopper = await startHopper({
+      server: { metrics: true, metricsHost: '127.0.0.1', metricsPort: 0 },
+      proxyProviders: [providerDocument(acme)],
+      ipPools: [poolDocument('p', [acme])],
+      // Leases start 0, 400 and 800 ms after arrival. The fourth would start at 1200 ms, after
+      // its 1000 ms maxQueueWait, so it expires.
+      targets: [
+        targetDocument('t', '.*', 'p', { minRequestInterval: '400ms', maxQueueWait: '1s' }),
+      ],
+    });
+    const depths: number[] = [];
+    hopper.running.events.on('queue_depth', (event) => depths.push(event.depth));
+    const client = new Client();
+    const responses = await Promise.all(
+      [0, 1, 2, 3].map((i) => client.via(hopper.proxyPort, targets.httpOrigin, `/echo/queue/${i}`)),
+    );
+    assert.deepEqual(responses.map((response) => response.status).sort(), [200, 200, 200, 503]);
+
+    const metricsUrl = `http://127.0.0.1:${hopper.running.metricsPort}/metrics`;
+    const result = await scrapeUntil(
+      metricsUrl,
+      (current) =>
+        sampleValue(current, 'proxy_hopper_requests_total', {
+          target: 't',
+          outcome: 'success',
+          tag: '',
+        }) === 3,
+    );
+    const wait = 'proxy_hopper_queue_wait_seconds';
+    assert.equal(histogramCount(result, wait, { target: 't' }), 3);
+    const counts = Object.fromEntries(
+      bucketBounds(result, wait, { target: 't' }).map((le, i) => [
+        le,
+        bucketCounts(result, wait, { target: 't' })[i],
+      ]),
+    );
+    assert.equal(counts['0.25'], 1);
+    assert.equal(counts['0.5'], 2);
+    assert.equal(counts['1'], 3);
+    assert.equal(sampleValue(result, 'proxy_hopper_queue_expired_total', { target: 't' }), 1);
+    assert.equal(sampleValue(result, 'proxy_hopper_queue_depth', { target: 't' }), 0);
+    assert.ok(Math.max(...depths) >= 2, `queue depth events: ${depths.join(',')}`);
+    assert.equal(depths.at(-1), 0);
+    assert.equal(
+      sampleValue(result, 'proxy_hopper_responses_total', {
+        target: 't',
+        status_code: '503',
+        tag: '',
+      }),
+      1,
+    );
+    await hopper.stop();
   });
 });

@@ -18,6 +18,7 @@ import { cleanupAll, makeTempDir, registerCleanup, sleep } from '../../helpers/p
 import { establishedTo } from '../../helpers/sockets.js';
 import { startSquid, type SquidPeer } from '../../helpers/squid.js';
 import {
+  BOTH_FRAMINGS_BODY,
   COOKIE_LINES,
   GZIP_BODY,
   headerValues,
@@ -134,7 +135,9 @@ describe('request and response bodies', () => {
   test('target abort mid-body cuts the client response', async () => {
     for (const [scheme, origin] of origins()) {
       const ends: boolean[] = [];
-      const unsubscribe = hopper.running.events.on('request_end', (event) => ends.push(event.aborted));
+      const unsubscribe = hopper.running.events.on('request_end', (event) =>
+        ends.push(event.aborted),
+      );
       const path = `/abort?k=${scheme}`;
       const outcome = await viaHopper(hopper.proxyPort, origin, path).then(
         (response) => `status ${response.status}, ${response.body.length} bytes`,
@@ -147,6 +150,40 @@ describe('request and response bodies', () => {
       assert.equal(ends[0], true, scheme);
       unsubscribe();
     }
+  });
+
+  test('response with both framings never reaches the client with both', async () => {
+    for (const [scheme, origin] of origins()) {
+      const response = await rawRequest(
+        hopper.proxyPort,
+        `GET /both-framings HTTP/1.1\r\nHost: ph\r\nX-Proxy-Hopper-Target: ${origin}\r\nConnection: close\r\n\r\n`,
+        { untilClose: true },
+      );
+      const framings = [header(response, 'transfer-encoding'), header(response, 'content-length')];
+      assert.ok(
+        framings.includes(undefined),
+        `${scheme}: both framings sent: ${JSON.stringify(framings)}`,
+      );
+      // RFC 9112 section 6.3 lets an intermediary reject such a response or forward it with
+      // Content-Length removed; a forwarded body must be the whole 172 bytes.
+      if (response.status === 200) {
+        assert.equal(response.body.toString(), BOTH_FRAMINGS_BODY.toString(), scheme);
+      } else {
+        assert.equal(response.status, 502, scheme);
+      }
+    }
+  });
+
+  test('request with both framings is rejected 400', async () => {
+    const before = targets.requests.length;
+    const response = await rawRequest(
+      hopper.proxyPort,
+      `POST /echo/both HTTP/1.1\r\nHost: ph\r\nX-Proxy-Hopper-Target: ${targets.httpOrigin}\r\n` +
+        'Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+      { untilClose: true },
+    );
+    assert.equal(response.status, 400);
+    assert.equal(targets.requests.length, before);
   });
 
   test('HEAD keeps Content-Length and has no body', async () => {

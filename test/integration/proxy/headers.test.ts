@@ -68,6 +68,13 @@ describe('request and response headers', () => {
       assert.equal(response.status, 200);
       assert.equal(json<EchoBody>(response).url, `/api${ODD_PATH}`);
       assert.equal(ends[0]?.target, 'mq');
+      if (scheme === 'http') {
+        // Plain http goes to squid in absolute form, never through a CONNECT tunnel.
+        const lines = squid.accessLines().filter((line) => line.includes('/api/queues/'));
+        assert.equal(lines.length, 1);
+        assert.equal(lines[0]?.trim().split(/\s+/)[6], `${origin}/api${ODD_PATH}`);
+        assert.equal(lines[0]?.trim().split(/\s+/)[5], 'GET');
+      }
     });
   }
 

@@ -23,6 +23,10 @@ const REQUESTS_PER_SURVIVOR = 6;
 // round trip and squid's forwarding. 750 ms leaves room for a loaded machine.
 const TAKEOVER_MARGIN_MS = 750;
 
+// A renewal that C wrote just before the SIGKILL still runs in Redis afterwards, a few ms
+// later (tens of ms on a loaded machine), and its lease expiry counts from then.
+const KILL_SLACK_MS = 100;
+
 let redis: RedisServerHandle;
 let squid: SquidPeer;
 let target: StreamTarget;
@@ -97,9 +101,10 @@ describe('SIGKILL of an instance that holds leases', () => {
     const sources = sourceOf(squid);
     for (const row of leasedRows) {
       const expiresAtMs = Date.parse(row.lease_expires_at ?? '');
+      const lateMs = expiresAtMs - (killedAtMs + LEASE_TTL_MS);
       assert.ok(
-        expiresAtMs <= killedAtMs + LEASE_TTL_MS,
-        `${row.address} leased until ${row.lease_expires_at}`,
+        lateMs <= KILL_SLACK_MS,
+        `${row.address} leased until ${lateMs} ms after kill + TTL`,
       );
       expiryBySource.set(sources.get(row.address) as string, expiresAtMs);
     }

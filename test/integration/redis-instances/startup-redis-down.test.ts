@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnHopper, type HopperProcess } from '../../helpers/hopper-process.js';
-import { freePort } from '../../helpers/ports.js';
+import net from 'node:net';
 import { cleanupAll } from '../../helpers/processes.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { startSquid, type SquidPeer } from '../../helpers/squid.js';
@@ -39,7 +39,12 @@ function reconnectLines(hopper: HopperProcess) {
 
 describe('start while Redis is down', () => {
   test('retries with backoff, then serves', async () => {
-    const redisPort = await freePort();
+    // Until Redis starts, a listener that closes every connection at once keeps the port, so
+    // no Redis of a test running in parallel can take it and make this instance ready early.
+    const blocker = net.createServer((socket) => socket.destroy());
+    const redisPort = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)),
+    );
     const url = `redis://:${PASSWORD}@127.0.0.1:${redisPort}`;
     const config = redisConfig(squid, { url, keyPrefix: 'startup' }, { minRequestInterval: '0ms' });
     const hopper = await spawnHopper({ name: 'A', config });
@@ -62,10 +67,11 @@ describe('start while Redis is down', () => {
     assert.equal(hopper.running, true);
     const runningLines = () =>
       hopper.logs.filter((line) => String(line.message).startsWith('Proxy Hopper running on'));
-    assert.equal(runningLines().length, 0);
+    assert.equal(runningLines().length, 0, hopper.outputTail());
     const text = hopper.outputTail(1_000_000);
     assert.equal(text.includes(PASSWORD), false, 'the Redis password appears in the output');
 
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
     redis = await startRedisServer({ password: PASSWORD, port: redisPort });
     await hopper.waitForHealth(200, 15_000);
     const ready = await hopper.waitForLog((line) => line.message === 'redis backend ready');

@@ -14,7 +14,7 @@ function configWith(server: Partial<ServerConfig>): Config {
 }
 
 describe('createBackend', () => {
-  test('memory by default setting', async () => {
+  test('memory when configured', async () => {
     const backend = createBackend(configWith({ leaseTtlMs: 1234 }), { now: () => 5000 });
     assert.equal(backend.kind, 'memory');
     await backend.start();

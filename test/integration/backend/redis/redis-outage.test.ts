@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isProxyHopperError } from '../../../../src/errors/index.js';
 import { EventBus } from '../../../../src/observe/events.js';
-import { leased, poolSpec } from '../contract.js';
+import { ip, leased, nextWake, poolSpec } from '../contract.js';
 import { freePort, redisCli, startRedisServer } from '../../../helpers/redis-server.js';
 import { captureLogger, fastBackend, recordEvents, waitFor } from './support.js';
 
@@ -78,6 +78,75 @@ describe('Redis outage', () => {
       await backend.stop();
       await server.stop();
     }
+  });
+
+  test('wake subscription survives restart', async (t) => {
+    let server = await startRedisServer({ password: PASSWORD });
+    t.after(() => server.stop());
+    const releaser = fastBackend({ url: server.url, keyPrefix: 'resubscribe' });
+    const listener = fastBackend({ url: server.url, keyPrefix: 'resubscribe' });
+    t.after(() => Promise.all([releaser.stop(), listener.stop()]));
+    await Promise.all([releaser.start(), listener.start()]);
+    await releaser.syncTarget(poolSpec());
+    await listener.syncTarget(poolSpec());
+
+    await server.stop({ kill: true });
+    await waitFor(() => !releaser.isReady() && !listener.isReady(), 3000, 'both not ready');
+    server = await startRedisServer({ password: PASSWORD, port: server.port });
+    await waitFor(() => releaser.isReady() && listener.isReady(), 5000, 'both ready');
+    await sleep(200);
+
+    const lease = leased(await releaser.tryAcquire('shop', none));
+    const woke = nextWake(listener, 'shop', 2000);
+    await releaser.release(lease, success);
+    assert.equal(await woke, 'shop');
+  });
+
+  test('stalled Redis frees orphaned leases', async (t) => {
+    const server = await startRedisServer({ password: PASSWORD });
+    const resume = () => process.kill(server.pid, 'SIGCONT');
+    t.after(async () => {
+      resume();
+      await server.stop();
+    });
+    const bus = new EventBus();
+    const states = recordEvents(bus, ['backend_state']);
+    const { logger, lines } = captureLogger();
+    const options = { url: server.url, keyPrefix: 'stall', events: bus, logger };
+    const backend = fastBackend({ ...options, commandTimeoutMs: 300 });
+    t.after(() => backend.stop());
+    await backend.start();
+    await backend.syncTarget(poolSpec({ ips: [ip('10.0.0.1:3128')] }));
+
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      await assert.rejects(backend.tryAcquire('shop', none), (err: unknown) => {
+        assertUnavailable(err);
+        assert.match(String((err as Error).message), /Command timed out/);
+        return true;
+      });
+      assert.equal(backend.isReady(), false);
+      assert.deepEqual(states.at(-1)?.payload, { ready: false, reason: 'no reply within 300 ms' });
+      // A stalled Redis still gets each operation, bounded by the command timeout.
+      await assert.rejects(backend.snapshot('shop'), assertUnavailable);
+      assert.equal(backend.isReady(), false);
+    } finally {
+      resume();
+    }
+
+    const [first] = await backend.snapshot('shop');
+    assert.equal(first?.address, '10.0.0.1:3128');
+    assert.equal(backend.isReady(), true, 'the first reply after the stall ends the outage');
+    await waitFor(
+      () => lines.some((line) => line.msg === 'freed leases of failed acquires'),
+      2000,
+      'the orphaned lease to be freed',
+    );
+    const [state] = await backend.snapshot('shop');
+    assert.equal(state?.status, 'available');
+    assert.equal(state?.leaseExpiresAtMs, null);
+    const freed = lines.find((line) => line.msg === 'freed leases of failed acquires');
+    assert.equal(freed?.cancelled, 1);
   });
 
   test('FLUSHALL while connected reseeds', async () => {
