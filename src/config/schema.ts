@@ -45,14 +45,6 @@ function hidePassword(url: string): string {
   return url.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
 }
 
-function urlField(schemes: readonly string[], label: string) {
-  return stringField().refine((value) => hasScheme(value, schemes), {
-    error: (issue) =>
-      `Invalid ${label} '${String(issue.input)}': expected an absolute URL starting with ${schemes
-        .map((scheme) => `${scheme}://`)
-        .join(' or ')}`,
-  });
-}
 
 export function hasScheme(value: string, schemes: readonly string[]): boolean {
   try {

@@ -138,7 +138,7 @@ describe('server block', () => {
       'server.port: Invalid value 70000: must be from 0 to 65535',
       "server.logFormat: Invalid value 'xml': use one of 'text', 'json'",
       "server.backend: Invalid value 'etcd': use one of 'memory', 'redis'",
-      "server.redisUrl: Invalid Redis URL 'http://127.0.0.1:6379': expected an absolute URL starting with redis:// or rediss://",
+      "server.redisUrl: Invalid Redis URL 'http://127.0.0.1:6379': expected redis://, rediss://, redis+sentinel://host:port,.../<master name> or redis+cluster://host:port,...",
       "server.metrics: Invalid boolean 'maybe': use true or false",
       "server.metricsPort: Invalid integer 'abc'",
       "server.probeInterval: Invalid duration '5x': use seconds as a number or a string such as '250ms', '2s', '5m' or '1h'",
@@ -168,5 +168,24 @@ describe('server block', () => {
   test('unknown top-level key warns', () => {
     const config = parse(`extra: 1\n${MINIMAL_TARGETS}`);
     assert.deepEqual(config.warnings, ["Ignoring unknown top-level key 'extra'"]);
+  });
+});
+
+describe('redisUrl forms', () => {
+  for (const url of [
+    'redis://:pw@127.0.0.1:6379/0',
+    'rediss://127.0.0.1:6380',
+    'redis+sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/mymaster',
+    'rediss+cluster://127.0.0.1:7000,127.0.0.1:7001',
+  ]) {
+    test(`accepts ${url.split('://')[0]}`, () => {
+      assert.equal(parse(withServer(`redisUrl: "${url}"`)).server.redisUrl, url);
+    });
+  }
+
+  test('error hides the password', () => {
+    const err = issuesOf(withServer('redisUrl: "mongodb://user:topsecret@127.0.0.1"')).join('\n');
+    assert.match(err, /mongodb:\/\/user:\*\*\*@127\.0\.0\.1/);
+    assert.doesNotMatch(err, /topsecret/);
   });
 });
