@@ -13,7 +13,8 @@ export interface IpStatusView {
   status: IpStatus;
   failures: number;
   /** ISO-8601 UTC time the IP may start its next attempt. */
-  next_ready_at: string;
+  /** Null while the IP has never been used, so it is ready now. */
+  next_ready_at: string | null;
   quarantined_until: string | null;
   lease_expires_at: string | null;
   /** Latest background probe result; null when no probe ran. */
@@ -96,7 +97,7 @@ function describeIp(state: IpState, probes: StatusSources['probes']): IpStatusVi
     region: state.region,
     status: state.status,
     failures: state.failures,
-    next_ready_at: isoTime(state.nextReadyAtMs),
+    next_ready_at: state.nextReadyAtMs > 0 ? isoTime(state.nextReadyAtMs) : null,
     quarantined_until: state.quarantinedUntilMs === null ? null : isoTime(state.quarantinedUntilMs),
     lease_expires_at: state.leaseExpiresAtMs === null ? null : isoTime(state.leaseExpiresAtMs),
     reachable: probes?.active ? probes.isReachable(state.address) : null,

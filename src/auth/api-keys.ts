@@ -15,7 +15,6 @@ export function hashApiKey(key: string): string {
   return `sha256:${sha256Hex(key)}`;
 }
 
-
 export interface ApiKeyMatcher {
   /** Returns the key whose digest equals the token's, or null. */
   match(token: string): ApiKeyConfig | null;

@@ -1,6 +1,6 @@
 /** Flags of `run` and their mapping onto `server:` keys, which they override. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ServerOverrides } from '../config/index.js';
+import { parseDurationMs, type ServerOverrides } from '../config/index.js';
 
 export interface RunFlags {
   config?: string;
@@ -51,12 +51,16 @@ function parsePort(value: string): number {
   return Number(value);
 }
 
+/** Parses a number of seconds or a duration such as `500ms`, `5s` or `1m`, into seconds. */
 function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new InvalidArgumentError('Expected a number of seconds greater than zero.');
+  const milliseconds = parseDurationMs(value.trim());
+  if (typeof milliseconds !== 'number') {
+    throw new InvalidArgumentError(
+      `Expected seconds or a duration such as 5s or 500ms, got '${value}'.`,
+    );
   }
-  return seconds;
+  if (!(milliseconds > 0)) throw new InvalidArgumentError('Expected a duration greater than zero.');
+  return milliseconds / 1000;
 }
 
 function parseList(value: string): string[] {

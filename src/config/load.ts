@@ -84,7 +84,15 @@ function parseYaml(text: string, issues: ConfigIssue[]): Record<string, unknown>
       issues.push({ path: '', message: `Invalid YAML: ${error.message}` });
     return undefined;
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (err) {
+    // The yaml library throws a ReferenceError for an alias bomb (more than 100 alias uses).
+    const reason = err instanceof Error ? err.message : String(err);
+    issues.push({ path: '', message: `Invalid YAML: ${reason}` });
+    return undefined;
+  }
   if (value === null || value === undefined) return {};
   if (!isPlainObject(value)) {
     issues.push({

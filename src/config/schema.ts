@@ -45,7 +45,6 @@ function hidePassword(url: string): string {
   return url.replace(/^([a-z+]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
 }
 
-
 export function hasScheme(value: string, schemes: readonly string[]): boolean {
   try {
     const url = new URL(value);

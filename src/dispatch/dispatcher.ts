@@ -180,6 +180,15 @@ export class Dispatcher {
         await holder.release({ result: 'neutral', cooldownFromRelease: false });
         throw new ProxyHopperError('proxy_error', 'Client closed the request', { cause: err });
       }
+      if (failure.kind === 'invalid_request') {
+        // Another IP would reject the same request, so this neither retries nor blames the IP.
+        await holder.release({ result: 'neutral', cooldownFromRelease: false });
+        throw new ProxyHopperError(
+          'bad_request',
+          `The request cannot be sent upstream: ${failure.detail}`,
+          { cause: err },
+        );
+      }
       await this.recordFailure(
         request,
         ip,

@@ -34,6 +34,11 @@ export class IpWaitQueue {
     private readonly backend: Backend,
     private readonly events: EventBus,
     private readonly now: () => number = Date.now,
+    /**
+     * Upper bound of the Retry-After of `queue_timeout`. The backend's ready time may be a
+     * lease expiry far ahead, while a busy IP usually frees within about one interval.
+     */
+    private readonly retryAfterCapMs: number = 30_000,
   ) {}
 
   get depth(): number {
@@ -125,6 +130,14 @@ export class IpWaitQueue {
         continue;
       }
       waiter.lastWait = result;
+      if (
+        result.inRotation === 0 &&
+        !quarantineEndsBefore(result.nextQuarantineEndMs, waiter.deadlineMs)
+      ) {
+        // Every IP is quarantined past this request's deadline: waiting cannot help.
+        this.settle(waiter, { error: this.timeoutError(waiter) });
+        continue;
+      }
       if (result.readyAtMs !== null) earliestReadyMs = Math.min(earliestReadyMs, result.readyAtMs);
       // A waiter with nothing to avoid sees what every later one would see, so stop here;
       // this keeps the queue FIFO and bounds the backend calls per pump.
@@ -169,7 +182,10 @@ export class IpWaitQueue {
         { headers: { 'retry-after': String(retryAfterSec) } },
       );
     }
-    const retryAfterSec = secondsUntil(last?.readyAtMs ?? null, nowMs);
+    const readyAtMs = last?.readyAtMs ?? null;
+    const cappedReadyAtMs =
+      readyAtMs === null ? null : Math.min(readyAtMs, nowMs + this.retryAfterCapMs);
+    const retryAfterSec = secondsUntil(cappedReadyAtMs, nowMs);
     this.events.emit('queue_expired', {
       requestId: waiter.requestId,
       target: this.target,
@@ -198,6 +214,10 @@ export class IpWaitQueue {
   private publishDepth(): void {
     this.events.emit('queue_depth', { target: this.target, depth: this.waiters.length });
   }
+}
+
+function quarantineEndsBefore(endMs: number | null, deadlineMs: number): boolean {
+  return endMs !== null && endMs <= deadlineMs;
 }
 
 function secondsUntil(atMs: number | null, nowMs: number): number {

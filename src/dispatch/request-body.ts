@@ -109,6 +109,9 @@ function collectUpTo(req: IncomingMessage, limitBytes: number): Promise<RequestB
 /** Builds a stream of the already read `head` chunks followed by the rest of `rest`. */
 function prefixStream(head: Buffer[], rest: Readable): Readable {
   const out = new PassThrough();
+  // The stream may sit unconsumed while the request waits for an IP. The consumer (undici)
+  // adds its own error listener; until then a client abort must not become an uncaught error.
+  out.on('error', () => {});
   for (const chunk of head) out.write(chunk);
   rest.pipe(out);
   rest.once('error', (err) => out.destroy(err));

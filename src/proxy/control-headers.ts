@@ -78,10 +78,16 @@ export function readControlHeaders(rawHeaders: readonly string[]): ControlValues
       continue;
     }
     const overridden = name.slice(OVERRIDE_PREFIX.length);
-    if (overridden === '' || NOT_OVERRIDABLE.has(overridden) || overridden.startsWith('proxy-')) {
+    if (
+      overridden === '' ||
+      NOT_OVERRIDABLE.has(overridden) ||
+      overridden.startsWith('proxy-') ||
+      overridden === 'x-request-id' ||
+      isControlHeader(overridden)
+    ) {
       throw new ProxyHopperError(
         'bad_request',
-        `Header ${rawHeaders[i]} cannot be used: ${overridden || 'an empty name'} is managed by Proxy Hopper (Host, Connection, Content-Length, Transfer-Encoding, Expect, proxy and hop-by-hop headers cannot be overridden)`,
+        `Header ${rawHeaders[i]} cannot be used: ${overridden || 'an empty name'} is managed by Proxy Hopper (Host, Connection, Content-Length, Transfer-Encoding, Expect, X-Request-Id, Proxy Hopper's own, proxy and hop-by-hop headers cannot be overridden)`,
       );
     }
     overrides.set(overridden, value);
@@ -99,10 +105,17 @@ export function readControlHeaders(rawHeaders: readonly string[]): ControlValues
   };
 }
 
+/**
+ * Largest `X-Proxy-Hopper-Retries` honoured. A client asking for more gets this many, so one
+ * request cannot send hundreds of attempts through the pool (each is still bounded by
+ * maxQueueWait).
+ */
+export const MAX_RETRIES_OVERRIDE = 10;
+
 function parseRetries(value: string): number | null {
   const trimmed = value.trim();
-  if (!/^\d{1,3}$/.test(trimmed)) return null;
-  return Number(trimmed);
+  if (!/^\d{1,9}$/.test(trimmed)) return null;
+  return Math.min(Number(trimmed), MAX_RETRIES_OVERRIDE);
 }
 
 export interface OutboundHeaderOptions {
@@ -127,7 +140,6 @@ export function outboundHeaders(
   const named = connectionTokens(connectionValues);
 
   const out: string[] = ['host', options.host];
-  let sawRequestId = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
@@ -142,10 +154,12 @@ export function outboundHeaders(
     )
       continue;
     if (options.overrides.has(lower)) continue;
-    if (lower === 'x-request-id') sawRequestId = true;
+    // The request id goes out once, as the client gets it back: a client id that was not
+    // valid was replaced by a generated one.
+    if (lower === 'x-request-id') continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
-  if (!sawRequestId) out.push('x-request-id', options.requestId);
+  out.push('x-request-id', options.requestId);
   if (options.bodyLengthBytes !== null) out.push('content-length', String(options.bodyLengthBytes));
   if (options.spoofUserAgent && !options.overrides.has('user-agent'))
     out.push('user-agent', randomUserAgent());

@@ -27,6 +27,8 @@ export interface ForwardingDeps {
   events: EventBus;
   logger: Logger;
   retryBodyLimitBytes: number;
+  /** How long a client may leave a response unread before it is cut (server.proxyReadTimeout). */
+  clientStallTimeoutMs: number;
   now?: () => number;
 }
 
@@ -148,11 +150,17 @@ export class ForwardingHandler {
     state.attempts = success.attempts;
     state.address = success.address;
 
-    streamResponse(res, success.response, state.requestId, (end, error) => {
-      res.removeListener('close', onClose);
-      success.finish(end, error);
-      this.publishEnd(state, success.response.statusCode, null, end !== 'complete');
-    });
+    streamResponse(
+      res,
+      success.response,
+      state.requestId,
+      this.deps.clientStallTimeoutMs,
+      (end, error) => {
+        res.removeListener('close', onClose);
+        success.finish(end, error);
+        this.publishEnd(state, success.response.statusCode, null, end !== 'complete');
+      },
+    );
   }
 
   private fail(res: ServerResponse, err: unknown, state: RequestState): void {

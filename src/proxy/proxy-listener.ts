@@ -38,6 +38,21 @@ export class ProxyListener {
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       onClientError(err, socket),
     );
+    // CONNECT and protocol upgrades (WebSocket) are not forwarded; say so instead of hanging up.
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) =>
+      rejectRaw(
+        socket,
+        req,
+        'CONNECT is not supported: Proxy Hopper is not a standard HTTP proxy. Send the request to Proxy Hopper itself with the destination in X-Proxy-Hopper-Target.',
+      ),
+    );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket) =>
+      rejectRaw(
+        socket,
+        req,
+        `Protocol upgrades (${String(req.headers.upgrade ?? 'unknown')}) are not supported; WebSocket traffic cannot go through Proxy Hopper.`,
+      ),
+    );
   }
 
   async listen(): Promise<number> {
@@ -95,9 +110,13 @@ export class ProxyListener {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    const standardProxyRequest = /^[a-z][a-z0-9+.-]*:\/\//i.test(req.url ?? '');
+    const hint = standardProxyRequest
+      ? ' (this looks like a request for a standard HTTP proxy, which Proxy Hopper is not: send it to Proxy Hopper directly)'
+      : '';
     const error = new ProxyHopperError(
       'unsupported_request',
-      'Request format not supported by any enabled mode: send the destination in the X-Proxy-Hopper-Target header, for example X-Proxy-Hopper-Target: https://api.example.com',
+      `Request format not supported by any enabled mode${hint}: send the destination in the X-Proxy-Hopper-Target header, for example X-Proxy-Hopper-Target: https://api.example.com`,
     );
     const clientId = req.headers['x-request-id'];
     writeError(
@@ -130,5 +149,15 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const reason = http.STATUS_CODES[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nX-Proxy-Hopper-Error: ${code}\r\nConnection: close\r\n\r\n${message}`,
+  );
+}
+
+/** Writes a 400 with `X-Proxy-Hopper-Error: unsupported_request` on a raw socket and closes it. */
+function rejectRaw(socket: Socket, req: IncomingMessage, message: string): void {
+  socket.on('error', () => {});
+  const requestId =
+    typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID();
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nX-Proxy-Hopper-Error: unsupported_request\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${message}`,
   );
 }

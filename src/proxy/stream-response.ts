@@ -12,6 +12,8 @@ export function streamResponse(
   res: ServerResponse,
   response: UpstreamResponse,
   requestId: string,
+  /** Longest time a client may leave the response unread before it is cut and the IP freed. */
+  clientStallTimeoutMs: number,
   onEnd: (end: BodyEnd, error?: unknown) => void,
 ): void {
   const headers = responseHeaders(response.headers);
@@ -28,18 +30,31 @@ export function streamResponse(
   // DOMException per call; that showed up as several percent of CPU in profiles.
   const body = response.body;
   let ended = false;
+  let stallTimer: NodeJS.Timeout | null = null;
   const finish = (end: BodyEnd, error?: unknown): void => {
     if (ended) return;
     ended = true;
+    if (stallTimer !== null) clearTimeout(stallTimer);
     body.removeListener('data', onData);
     res.removeListener('drain', onDrain);
     res.removeListener('close', onClose);
     onEnd(end, error);
   };
   const onData = (chunk: Buffer): void => {
-    if (!res.write(chunk)) body.pause();
+    if (res.write(chunk)) return;
+    body.pause();
+    // A client that stops reading would otherwise hold the lease, and so the IP, forever.
+    stallTimer ??= setTimeout(() => {
+      res.destroy();
+      body.destroy();
+      finish('client_aborted');
+    }, clientStallTimeoutMs);
   };
   const onDrain = (): void => {
+    if (stallTimer !== null) {
+      clearTimeout(stallTimer);
+      stallTimer = null;
+    }
     body.resume();
   };
   const onClose = (): void => {

@@ -34,6 +34,18 @@ export function parseTargetHeader(raw: string): ParsedTarget {
       `X-Proxy-Hopper-Target is ${value.length} characters long; the limit is ${MAX_TARGET_HEADER_LENGTH}. Send only the scheme, host and an optional base path.`,
     );
   }
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target '${JSON.stringify(value).slice(1, -1)}' contains spaces, control or non-ASCII characters; percent-encode them`,
+    );
+  }
+  if (value.includes('?') || value.includes('#')) {
+    throw new ProxyHopperError(
+      'invalid_target',
+      `X-Proxy-Hopper-Target '${value}' must not contain a query or fragment; put them on the request line`,
+    );
+  }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     throw new ProxyHopperError(

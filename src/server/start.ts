@@ -141,6 +141,7 @@ export async function startProxyHopper(
       events,
       logger: logger.child({ logger: 'proxy_hopper.handlers' }),
       retryBodyLimitBytes: server.retryBodyLimitBytes,
+      clientStallTimeoutMs: server.proxyReadTimeoutMs,
     });
     const listener = new ProxyListener({
       host: server.host,

@@ -23,7 +23,13 @@ export function buildTargetRuntimes(
 ): TargetRuntime[] {
   return targets.map((target) => ({
     config: target,
-    queue: new IpWaitQueue(target.name, backend, events),
+    queue: new IpWaitQueue(
+      target.name,
+      backend,
+      events,
+      Date.now,
+      Math.max(1000, target.minRequestIntervalMs),
+    ),
     ipsByAddress: new Map(target.ips.map((ip) => [ip.address, ip])),
   }));
 }

@@ -11,6 +11,8 @@ export type FailureKind =
   | 'connection_error'
   /** The client went away; says nothing about the IP. */
   | 'aborted'
+  /** undici rejected the request we built from the client's input; not the IP's fault. */
+  | 'invalid_request'
   /** Anything unexpected. */
   | 'proxy_error';
 
@@ -39,6 +41,9 @@ const CONNECTION_CODES = new Set([
   'HPE_INVALID_HEADER_TOKEN',
   'HPE_UNEXPECTED_CONTENT_LENGTH',
   'HPE_INVALID_CHUNK_SIZE',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
 ]);
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -62,6 +67,18 @@ export function classifyFailure(err: unknown): ClassifiedFailure {
   const code = (err as { code?: unknown }).code;
   if (err.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
     return { kind: 'aborted', detail: `${err.name}: ${err.message}`, timeout: false };
+  }
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+    return { kind: 'invalid_request', detail: `InvalidRequest: ${err.message}`, timeout: false };
+  }
+  // undici's parser errors carry no code (its lookup table is keyed the other way round), so
+  // they are recognised by name: the upstream sent something that is not valid HTTP/1.1.
+  if (err.name === 'HTTPParserError' || err.name === 'AssertionError') {
+    return {
+      kind: 'connection_error',
+      detail: `ProtocolError: invalid HTTP response from upstream: ${err.message}`,
+      timeout: false,
+    };
   }
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
     return {

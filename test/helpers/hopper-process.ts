@@ -22,7 +22,10 @@ export type ProcessLogLine = Record<string, unknown> & { level?: string; message
 export interface HopperProcessOptions {
   /** Short label used in failure messages and the temp dir name. */
   name: string;
-  /** The config document (camelCase keys); `server.port`, `adminPort` and logging are set here. */
+  /**
+   * The config document (camelCase keys). `server.port`, the admin keys and `logFormat` are set
+   * here; metrics are off unless `server.metrics` is true (then on a free port).
+   */
   config: Record<string, unknown>;
   /** Starts the admin server on its own free port. */
   admin?: boolean;
@@ -50,7 +53,7 @@ export interface HopperProcess {
   readonly running: boolean;
   /** Resolves with the first log line (seen or future) that matches; rejects after the bound. */
   waitForLog(match: (line: ProcessLogLine) => boolean, timeoutMs?: number): Promise<ProcessLogLine>;
-  /** Polls the proxy port's `/health` until it returns `status` (default 200). */
+  /** Polls `/health` of the proxy port (and admin port) until both return `status` (200). */
   waitForHealth(status?: number, timeoutMs?: number): Promise<void>;
   /** Last stderr and stdout text, for failure messages. */
   outputTail(maxChars?: number): string;
@@ -129,10 +132,12 @@ function writeConfig(
   const server: Record<string, unknown> = {
     host: '127.0.0.1',
     logLevel: 'DEBUG',
+    metrics: false,
+    metricsHost: '127.0.0.1',
+    metricsPort: 0,
     ...((options.config.server as Record<string, unknown> | undefined) ?? {}),
     port: ports.proxyPort,
     logFormat: 'json',
-    metrics: false,
   };
   if (ports.adminPort !== null) {
     Object.assign(server, { admin: true, adminHost: '127.0.0.1', adminPort: ports.adminPort });
@@ -240,6 +245,8 @@ function track(
     waitForHealth: async (status = 200, timeoutMs = 20_000) => {
       const deadlineMs = Date.now() + timeoutMs;
       let last = 'no response';
+      // The admin server starts listening after the proxy port, so both are checked.
+      const healthPorts = [ports.proxyPort, ...(ports.adminPort === null ? [] : [ports.adminPort])];
       while (Date.now() < deadlineMs) {
         if (!running) {
           const info = await exited;
@@ -247,9 +254,11 @@ function track(
             `${options.name} exited (${JSON.stringify(info)}) before /health returned ${status}\n${outputTail()}`,
           );
         }
-        const answer = await healthStatus(ports.proxyPort);
-        if (answer === status) return;
-        last = answer === null ? 'no response' : `status ${answer}`;
+        const statuses = await Promise.all(healthPorts.map((port) => healthStatus(port)));
+        if (statuses.every((answer) => answer === status)) return;
+        last = statuses
+          .map((answer) => (answer === null ? 'no response' : `status ${answer}`))
+          .join(' and ');
         await sleep(50);
       }
       throw new Error(

@@ -3,10 +3,10 @@
  * the foreground (`-N`) from its own temp dir with basic auth from an htpasswd file, no disk
  * cache and `shutdown_lifetime 0`. Each listening port can have its own outgoing address
  * (`acl <name> myportname` + `tcp_outgoing_address <ip> <name>`), so one process can act as
- * many upstream "IPs"; the target then distinguishes them by source address.
+ * many upstream "IPs". The target distinguishes them by source address.
  *
  * Started as root, squid drops to user `proxy`, which must be able to read the htpasswd file
- * and write the logs: the temp dir is made 0777 and the files world-readable for that reason.
+ * and write the logs. For that reason the temp dir is made 0777 and the files world-readable.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -165,7 +165,7 @@ describe('request and response bodies', () => {
         `${scheme}: both framings sent: ${JSON.stringify(framings)}`,
       );
       // RFC 9112 section 6.3 lets an intermediary reject such a response or forward it with
-      // Content-Length removed; a forwarded body must be the whole 172 bytes.
+      // Content-Length removed. A forwarded body must be the whole 172 bytes.
       if (response.status === 200) {
         assert.equal(response.body.toString(), BOTH_FRAMINGS_BODY.toString(), scheme);
       } else {

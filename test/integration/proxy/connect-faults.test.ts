@@ -1,6 +1,6 @@
-// Upstream proxies that misbehave on CONNECT or on every request: a CONNECT reply split over
-// two writes, a 403 that keeps the socket open, a close before any byte, a proxy that always
-// responds 407 and one that always responds 503.
+// Upstream proxies that misbehave on CONNECT or on every request. The fakes split a CONNECT
+// reply over two writes, reply 403 and keep the socket open, close before any byte, or always
+// respond 407 or 503.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { header, headerAll, json } from '../../helpers/clients.js';

@@ -1,6 +1,6 @@
-// What the target sees of the client's request line and headers, and what the client sees of
-// the target's response headers. HTTPS targets go through a CONNECT tunnel that squid cannot
-// touch, so those cases show Proxy Hopper's own header handling.
+// The request line and headers that reach the target, and the target's response headers that
+// reach the client. HTTPS targets go through a CONNECT tunnel that squid cannot touch, so
+// those cases show Proxy Hopper's own header handling.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -151,6 +151,24 @@ describe('request and response headers', () => {
         targetHeader,
       );
     }
+  });
+
+  test('each request on a kept-alive connection uses its own target', async () => {
+    const first = `GET /echo/ka/1 HTTP/1.1\r\nHost: ph\r\nX-Proxy-Hopper-Target: ${targets.httpOrigin}\r\n\r\n`;
+    const second =
+      `GET /echo/ka/2 HTTP/1.1\r\nHost: ph\r\nX-Proxy-Hopper-Target: ${targets.httpsOrigin}\r\n` +
+      'Connection: close\r\n\r\n';
+    const response = await rawRequest(hopper.proxyPort, first + second, { untilClose: true });
+    // Bodies end without CRLF, so the status lines are found by pattern, not by line.
+    const statusLines = response.raw.toString('latin1').match(/HTTP\/1\.1 \d{3} [A-Za-z ]+/g);
+    assert.deepEqual(statusLines, ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    assert.deepEqual(
+      targets.seen('/echo/ka/').map((seen) => [seen.url, seen.scheme]),
+      [
+        ['/echo/ka/1', 'http'],
+        ['/echo/ka/2', 'https'],
+      ],
+    );
   });
 
   test('hop-by-hop response headers are dropped', async () => {

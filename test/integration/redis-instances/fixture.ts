@@ -1,8 +1,8 @@
 /**
- * Shared pieces of the multi-process Redis tests: one squid with one port per outgoing
- * address (so the target can tell from the source address which upstream IP carried a request), one password-protected
- * redis-server, config documents for several Proxy Hopper processes on that Redis, and
- * readers for the admin `/api/v1/status` view.
+ * Shared pieces of the multi-process Redis tests. One squid runs with one port per outgoing
+ * address, so the target can tell from the source address which upstream IP carried a
+ * request. One password-protected redis-server serves several Proxy Hopper processes, whose
+ * config documents and admin `/api/v1/status` readers are here.
  */
 import assert from 'node:assert/strict';
 import type { IpStatusView, StatusView } from '../../../src/admin/status.js';
@@ -98,4 +98,21 @@ export function finishedRequests(
   return hopper.logs
     .filter((line) => line.message === 'request finished')
     .map((line) => ({ address: line.address, status: line.status, url: line.url }));
+}
+
+/**
+ * Each instance moves Redis server times onto its own clock with an offset it estimates from
+ * reply times, so one stored time can read a few ms apart in two instances' status.
+ */
+export const CLOCK_ESTIMATE_SLACK_MS = 50;
+
+/** Asserts that two ISO-8601 times from two instances' status name the same stored time. */
+export function assertSameStoredTime(
+  actual: string | null | undefined,
+  expected: string,
+  what: string,
+): void {
+  assert.ok(actual, `${what}: no time`);
+  const differenceMs = Math.abs(Date.parse(actual) - Date.parse(expected));
+  assert.ok(differenceMs <= CLOCK_ESTIMATE_SLACK_MS, `${what}: ${actual} is not ${expected}`);
 }

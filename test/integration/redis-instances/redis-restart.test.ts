@@ -51,6 +51,8 @@ before(async () => {
     squid,
     { url: redis.url, keyPrefix: 'outage' },
     { minRequestInterval: '0ms', maxQueueWait: '5s', numRetries: 1 },
+    // Metrics on, so the admin /metrics shows each instance's queue depth.
+    { metrics: true },
   );
   [first, second] = await Promise.all([
     startHopperProcess({ name: 'A', config, admin: true }),

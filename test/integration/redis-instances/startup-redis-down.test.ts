@@ -1,11 +1,13 @@
 /**
  * A Proxy Hopper process started while its Redis is down keeps running, logs each reconnect
- * attempt with a doubling delay, and starts serving by itself once Redis comes up.
+ * attempt with a doubling delay, returns 503 from `/health` and 503 `backend_unavailable` for
+ * requests meanwhile, and starts serving by itself once Redis comes up.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnHopper, type HopperProcess } from '../../helpers/hopper-process.js';
 import net from 'node:net';
+import { header } from '../../helpers/clients.js';
+import { getJson, spawnHopper, type HopperProcess } from '../../helpers/hopper-process.js';
 import { cleanupAll } from '../../helpers/processes.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { startSquid, type SquidPeer } from '../../helpers/squid.js';
@@ -16,6 +18,7 @@ const PASSWORD = 'startup-pw';
 const SOURCES = ['127.0.0.2', '127.0.0.3'];
 // RedisBackend defaults: the first reconnect waits 100 ms, each next one twice as long.
 const EXPECTED_DELAYS_MS = [100, 200, 400, 800];
+const UNAVAILABLE_HEALTH = { status: 'unavailable', failing: ['backend'], backend: 'redis' };
 
 let redis: RedisServerHandle | undefined;
 let squid: SquidPeer;
@@ -65,9 +68,15 @@ describe('start while Redis is down', () => {
       EXPECTED_DELAYS_MS.map((delayMs, i) => [i + 1, delayMs]),
     );
     assert.equal(hopper.running, true);
-    const runningLines = () =>
-      hopper.logs.filter((line) => String(line.message).startsWith('Proxy Hopper running on'));
-    assert.equal(runningLines().length, 0, hopper.outputTail());
+
+    // The listeners are up meanwhile: /health names the backend and requests fail fast.
+    await hopper.waitForHealth(503, 10_000);
+    const health = await getJson(hopper.proxyPort, '/health');
+    assert.deepEqual(health.body, UNAVAILABLE_HEALTH);
+    const refused = await viaInstance(hopper, targets.httpOrigin, '/before-redis');
+    assert.equal(refused.status, 503);
+    assert.equal(header(refused, 'x-proxy-hopper-error'), 'backend_unavailable');
+    assert.equal(targets.seen('/before-redis').length, 0);
     const text = hopper.outputTail(1_000_000);
     assert.equal(text.includes(PASSWORD), false, 'the Redis password appears in the output');
 
@@ -76,7 +85,6 @@ describe('start while Redis is down', () => {
     await hopper.waitForHealth(200, 15_000);
     const ready = await hopper.waitForLog((line) => line.message === 'redis backend ready');
     assert.equal(ready.redis, `127.0.0.1:${redisPort}`);
-    assert.equal(runningLines().length, 1);
 
     const responses = await Promise.all(
       [0, 1, 2, 3].map((i) => viaInstance(hopper, targets.httpOrigin, `/up/${i}`)),

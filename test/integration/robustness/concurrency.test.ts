@@ -65,7 +65,7 @@ async function startCountingTarget(): Promise<CountingTarget> {
   };
 }
 
-function startsByAddress(leases: Lease[]): Map<string, number[]> {
+function startsByAddress(leases: Pick<Lease, 'address' | 'acquiredAtMs'>[]): Map<string, number[]> {
   const starts = new Map<string, number[]>();
   for (const lease of leases) {
     starts.set(lease.address, [...(starts.get(lease.address) ?? []), lease.acquiredAtMs]);
@@ -104,6 +104,7 @@ describe('200 concurrent requests over 3 IPs', () => {
   async function run(
     settings: Record<string, unknown>,
     leases: Lease[] = [],
+    sends: Pick<Lease, 'address' | 'acquiredAtMs'>[] = [],
   ): Promise<Map<string, number>> {
     hopper = await startHopper({
       proxyProviders: [{ name: 'chain', ipList: upstreams.map((upstream) => upstream.address()) }],
@@ -118,6 +119,9 @@ describe('200 concurrent requests over 3 IPs', () => {
       if (result.kind === 'leased') leases.push(result.lease);
       return result;
     };
+    hopper.running.events.on('attempt_end', (attempt) => {
+      sends.push({ address: attempt.address, acquiredAtMs: attempt.startedAtMs });
+    });
     const outcomes = new Map<string, number>();
     await Promise.all(
       Array.from({ length: REQUESTS }, async (_, i) => {
@@ -150,11 +154,17 @@ describe('200 concurrent requests over 3 IPs', () => {
 
   test('interval 50ms: starts 50 ms apart', async () => {
     const leases: Lease[] = [];
-    const outcomes = await run({ minRequestInterval: '50ms', maxQueueWait: '20s' }, leases);
+    const sends: { address: string; acquiredAtMs: number }[] = [];
+    const outcomes = await run({ minRequestInterval: '50ms', maxQueueWait: '20s' }, leases, sends);
     assert.deepEqual([...outcomes], [['200', REQUESTS]]);
     assert.equal(target.maxInFlightPerSource(), 1);
     const gapMs = smallestGapMs(startsByAddress(leases));
     assert.equal(leases.length, REQUESTS);
+    // The attempt's own start (just before the send) keeps the spacing too, even when the
+    // busy event loop delayed it after the lease.
+    const sendGapMs = smallestGapMs(startsByAddress(sends));
+    assert.equal(sends.length, REQUESTS);
+    assert.ok(sendGapMs >= 50, `send gap ${sendGapMs} ms`);
     // Measured at the lease: the target's clock adds the jitter of this busy test process and
     // of the proxy hop, which can make two spaced starts arrive closer together.
     assert.ok(gapMs >= 50, `gap ${gapMs} ms`);

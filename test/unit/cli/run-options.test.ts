@@ -82,6 +82,7 @@ describe('run flags', () => {
 
   test('overrides reach the resolved config', () => {
     const overrides = toServerOverrides(parseFlags(['--probe-interval', '2.5', '--port', '9999']));
+    assert.equal(toServerOverrides(parseFlags(['--probe-timeout', '500ms'])).probeTimeout, 0.5);
     const config = parseConfig(`targets: [{name: t, regex: '.*', ipList: ['127.0.0.1:1']}]`, {
       env: { PROXY_HOPPER_PORT: '9000' },
       overrides,
@@ -93,7 +94,8 @@ describe('run flags', () => {
   const invalid: [string[], RegExp][] = [
     [['--port', '70000'], /Expected a port number from 0 to 65535/],
     [['--port', 'abc'], /Expected a port number from 0 to 65535/],
-    [['--probe-interval', '0'], /Expected a number of seconds greater than zero/],
+    [['--probe-interval', '0'], /Expected a duration greater than zero/],
+    [['--probe-interval', 'soon'], /Expected seconds or a duration such as 5s or 500ms, got 'soon'/],
     [['--log-level', 'loud'], /Allowed choices are TRACE, DEBUG, INFO, WARNING, ERROR/],
     [['--log-format', 'xml'], /Allowed choices are text, json/],
   ];

@@ -148,3 +148,36 @@ describe('IpWaitQueue', () => {
     await backend.stop();
   });
 });
+
+describe('IpWaitQueue fast answers', () => {
+  test('no_ip_available at once when quarantine outlasts the deadline', async () => {
+    const { backend, queue } = await setup([1], 0, { threshold: 1, ms: 30_000, minActive: 0 });
+    const lease = await queue.acquire('r0', new Set(), Date.now() + 1000, null);
+    await backend.release(lease, { result: 'failure', cooldownFromRelease: false });
+    const startedMs = Date.now();
+    const err = await queue.acquire('r1', new Set(), Date.now() + 5_000, null).catch((e: unknown) => e);
+    assert.equal(codeOf(err), 'no_ip_available');
+    assert.ok(Date.now() - startedMs < 1000, `waited ${Date.now() - startedMs} ms`);
+    await backend.stop();
+  });
+
+  test('queue_timeout Retry-After is capped', async () => {
+    const events = new EventBus();
+    const backend = new MemoryBackend({ events, leaseTtlMs: 60_000 });
+    await backend.start();
+    await backend.syncTarget({
+      target: 't',
+      ips: [ip(1)],
+      minRequestIntervalMs: 0,
+      ipFailuresUntilQuarantine: 5,
+      quarantineMs: 1000,
+      minActiveIps: 1,
+    });
+    const queue = new IpWaitQueue('t', backend, events, Date.now, 2000);
+    await queue.acquire('r0', new Set(), Date.now() + 1000, null);
+    const err = (await queue.acquire('r1', new Set(), Date.now() + 50, null).catch((e: unknown) => e)) as ProxyHopperError;
+    assert.equal(codeOf(err), 'queue_timeout');
+    assert.equal(err.headers['retry-after'], '2');
+    await backend.stop();
+  });
+});

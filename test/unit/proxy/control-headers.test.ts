@@ -169,10 +169,16 @@ describe('outbound headers', () => {
   });
 
   test('client request id passes through once', () => {
-    const out = pairs(outboundHeaders(['X-Request-Id', 'mine'], { ...base, overrides: new Map() }));
+    const out = pairs(
+      outboundHeaders(['X-Request-Id', 'mine'], {
+        ...base,
+        requestId: 'mine',
+        overrides: new Map(),
+      }),
+    );
     assert.deepEqual(
       out.filter(([n]) => n.toLowerCase() === 'x-request-id'),
-      [['X-Request-Id', 'mine']],
+      [['x-request-id', 'mine']],
     );
   });
 });
