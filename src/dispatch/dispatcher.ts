@@ -391,7 +391,7 @@ export class Dispatcher {
     if (failure.kind === 'upstream_auth_failed') {
       return new ProxyHopperError(
         'upstream_auth_failed',
-        `Upstream proxy authentication failed: every upstream proxy tried for target '${request.target.config.name}' rejected its credentials; check the provider's auth.username and auth.password${reason}`,
+        `Upstream proxy authentication failed: every upstream proxy tried for target '${request.target.config.name}' rejected its credentials; check auth.username and auth.password of the provider (inline ipList entries send no credentials)${reason}`,
         { fields: { ...fields, last_failure: failure.detail } },
       );
     }

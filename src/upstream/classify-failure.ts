@@ -45,6 +45,12 @@ const CONNECTION_CODES = new Set([
   'UND_ERR_HEADERS_OVERFLOW',
   'UND_ERR_RES_EXCEEDED_MAX_SIZE',
 ]);
+const PROXY_UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -85,6 +91,14 @@ export function classifyFailure(err: unknown): ClassifiedFailure {
       kind: 'connection_error',
       detail: `TimeoutError: ${TIMEOUT_NAMES[code] ?? err.message}`,
       timeout: true,
+    };
+  }
+  if (typeof code === 'string' && PROXY_UNREACHABLE_CODES.has(code)) {
+    // Proxy Hopper only ever connects to upstream proxies; the proxy connects to the target.
+    return {
+      kind: 'connection_error',
+      detail: `ConnectionError: upstream proxy unreachable (${err.message}); check that it is running, or remove it from the provider's ipList`,
+      timeout: false,
     };
   }
   if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('HPE_'))) {
