@@ -2,7 +2,7 @@ import { ProxyHopperError } from '../errors/index.js';
 import type { DispatchRequest, FailedAttempt } from './dispatch-types.js';
 
 /**
- * Builds the answer for a request whose retries ran out, from its last failed attempt: the
+ * Builds the error response for a request whose retries ran out, from its last failed attempt: the
  * upstream's status with `upstream_error` (its Retry-After copied), `upstream_auth_failed`, or
  * `connection_error` / `proxy_error`, each with the original's JSON fields.
  */

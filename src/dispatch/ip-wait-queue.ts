@@ -1,7 +1,7 @@
 /**
  * The FIFO of requests of one target waiting for an IP, on this instance. The backend decides
  * which IP is free; this queue decides who asks first and when to ask again: on a wake-up
- * from the backend, or at the time the backend said the next IP becomes ready.
+ * from the backend, or at the time the backend returned as the next ready time.
  */
 import type { AcquireResult, Backend, Lease } from '../backend/types.js';
 import { ProxyHopperError } from '../errors/index.js';
@@ -15,7 +15,7 @@ interface Waiter {
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout | null;
   settled: boolean;
-  /** The backend's last answer for this waiter, used to explain a timeout. */
+  /** The backend's last result for this waiter, used to explain a timeout. */
   lastWait: Extract<AcquireResult, { kind: 'wait' }> | null;
   signal: AbortSignal | null;
   onAbort: (() => void) | null;
@@ -120,7 +120,7 @@ export class IpWaitQueue {
       }
       if (result.kind === 'leased') {
         if (waiter.settled) {
-          // The waiter timed out or aborted while the backend answered: give the IP back.
+          // The waiter timed out or aborted during the backend call, so the IP goes back.
           void this.backend
             .release(result.lease, { result: 'neutral', cooldownFromRelease: false })
             .catch(() => {});
@@ -139,8 +139,8 @@ export class IpWaitQueue {
         continue;
       }
       if (result.readyAtMs !== null) earliestReadyMs = Math.min(earliestReadyMs, result.readyAtMs);
-      // A waiter with nothing to avoid sees what every later one would see, so stop here;
-      // this keeps the queue FIFO and bounds the backend calls per pump.
+      // A waiter with nothing to avoid sees what every later one would see, so stop here. This
+      // keeps the queue FIFO and bounds the backend calls per pump.
       if (waiter.avoid.size === 0) break;
     }
     this.scheduleWake(earliestReadyMs);

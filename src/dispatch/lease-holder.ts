@@ -1,6 +1,6 @@
 /**
  * Holds one lease for the life of an attempt. It renews the lease from the attempt's start
- * until the response body ends, so a slow answer or a long download never lets the IP be
+ * until the response body ends, so a slow response or a long download never lets the IP be
  * handed out twice, and it releases the lease exactly once.
  */
 import type { Backend, Lease, ReleaseOptions, ReleaseResult } from '../backend/types.js';

@@ -127,7 +127,7 @@ export interface OutboundHeaderOptions {
   bodyLengthBytes: number | null;
 }
 
-/** The header list sent to the target, as a flat name/value list keeping duplicates. */
+/** Builds the header list sent to the target, as a flat name/value list keeping duplicates. */
 export function outboundHeaders(
   rawHeaders: readonly string[],
   options: OutboundHeaderOptions,
@@ -144,7 +144,7 @@ export function outboundHeaders(
     const name = rawHeaders[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named.has(lower) || isControlHeader(lower)) continue;
-    // Host is the target's; Content-Length is recomputed; Expect was answered by us already
+    // Host is the target's; Content-Length is recomputed; Expect was handled already
     // (Node sends 100 Continue); the client's User-Agent is replaced, as the original does.
     if (
       lower === 'host' ||

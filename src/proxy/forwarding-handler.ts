@@ -1,5 +1,5 @@
 /**
- * Handles one request in forwarding mode, from the control headers to the streamed answer:
+ * Handles one request in forwarding mode, from the control headers to the streamed response:
  * parse, route, authorize, read the body for replay, run the attempt loop, stream back.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

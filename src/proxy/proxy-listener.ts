@@ -38,7 +38,7 @@ export class ProxyListener {
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       onClientError(err, socket),
     );
-    // CONNECT and protocol upgrades (WebSocket) are not forwarded; say so instead of hanging up.
+    // CONNECT and protocol upgrades (WebSocket) are not forwarded, so they get an error response instead of a closed socket.
     this.server.on('connect', (req: IncomingMessage, socket: Socket) =>
       rejectRaw(
         socket,

@@ -12,7 +12,7 @@ export function streamResponse(
   res: ServerResponse,
   response: UpstreamResponse,
   requestId: string,
-  /** Longest time a client may leave the response unread before it is cut and the IP freed. */
+  /** Maximum time a client may leave the response unread before it is cut and the IP freed. */
   clientStallTimeoutMs: number,
   onEnd: (end: BodyEnd, error?: unknown) => void,
 ): void {

@@ -15,7 +15,7 @@ export interface ParsedTarget {
   basePath: string;
 }
 
-/** Longest target header accepted; longer values are almost certainly a client bug. */
+/** Maximum length of the target header; longer values are almost certainly a client bug. */
 export const MAX_TARGET_HEADER_LENGTH = 4096;
 
 const EXAMPLE = 'for example X-Proxy-Hopper-Target: https://api.example.com';
@@ -94,7 +94,7 @@ export function parseTargetHeader(raw: string): ParsedTarget {
 }
 
 /**
- * The raw path and query to send: the request target of the request line, or only its path
+ * Builds the raw path and query to send: the request target of the request line, or only its path
  * and query when a client sent the absolute form (`GET http://x/y`), prefixed by the base path.
  */
 export function joinPath(target: ParsedTarget, requestTarget: string): string {

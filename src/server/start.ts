@@ -55,7 +55,7 @@ export async function startProxyHopper(
   const backend = createBackend(config, { events, logger });
   // The backend connects in the background: with Redis down at start the listeners still come
   // up, /health reports the backend as failing, and requests get 503 backend_unavailable until
-  // Redis answers. The memory backend is ready at once.
+  // Redis replies. The memory backend is ready at once.
   let backendStopped = false;
   const backendStarted = backend.start().then(
     async () => {

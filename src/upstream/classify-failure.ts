@@ -9,7 +9,7 @@ export type FailureKind =
   | 'upstream_auth_failed'
   /** Could not reach the proxy or the target, or a timeout passed. */
   | 'connection_error'
-  /** The client went away; says nothing about the IP. */
+  /** The client went away, which tells nothing about the IP. */
   | 'aborted'
   /** undici rejected the request we built from the client's input; not the IP's fault. */
   | 'invalid_request'

@@ -1,7 +1,7 @@
 /** A CONNECT tunnel through an upstream proxy could not be opened. */
 export class TunnelError extends Error {
   readonly code: 'tunnel_auth_failed' | 'tunnel_refused' | 'tunnel_failed' | 'tunnel_timeout';
-  /** Status of the proxy's CONNECT answer, when it sent one. */
+  /** Status of the proxy's CONNECT response, when it sent one. */
   readonly statusCode: number | null;
 
   constructor(code: TunnelError['code'], message: string, statusCode: number | null = null) {
@@ -12,7 +12,7 @@ export class TunnelError extends Error {
   }
 
   static forStatus(status: number, statusLine: string): TunnelError {
-    // tinyproxy answers wrong credentials with 401 instead of 407; both mean our credentials.
+    // tinyproxy rejects wrong credentials with 401 instead of 407; both mean our credentials.
     if (status === 407 || status === 401) {
       return new TunnelError(
         'tunnel_auth_failed',
