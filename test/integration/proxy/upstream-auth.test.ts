@@ -145,10 +145,10 @@ describe('upstream proxy authentication', () => {
     // squid logs a CONNECT when the tunnel closes, so stop Proxy Hopper's pooled tunnels first.
     await hopper.stop();
     const deadlineMs = Date.now() + 3000;
-    while (
-      !shared.accessLines().some((line) => line.includes(' CONNECT ')) &&
-      Date.now() < deadlineMs
-    ) {
+    // Each tunnel is logged when it closes, so wait for both providers' lines.
+    const tunnelLines = (): number =>
+      shared.accessLines().filter((line) => line.includes(' CONNECT ')).length;
+    while (tunnelLines() < 2 && Date.now() < deadlineMs) {
       await sleep(50);
     }
     // squid's native access.log: time elapsed client code/status bytes method URL user ...
