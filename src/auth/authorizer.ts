@@ -95,13 +95,12 @@ export function createAuth(config: Config, options: CreateAuthOptions): Auth {
     enabled: auth.enabled,
     async authorizeProxy(headerValue, target) {
       if (!auth.enabled) return ANONYMOUS_PRINCIPAL;
-      const verified = await verifier.verifyHeader(headerValue, authRequiredError());
+      const verified = await verifier.verifyHeader(headerValue, () => authRequiredError());
       return checkProxyAccess(verified, target);
     },
     async authorizeAdmin(headerValue, permission) {
       if (!auth.enabled) return ANONYMOUS_PRINCIPAL;
-      const verified = await verifier.verifyHeader(
-        headerValue,
+      const verified = await verifier.verifyHeader(headerValue, () =>
         authRequiredError(ADMIN_AUTH_REQUIRED_MESSAGE),
       );
       return checkAdminPermission(verified, permission);
@@ -168,9 +167,13 @@ class TokenVerifier {
     this.#parts = parts;
   }
 
-  async verifyHeader(headerValue: string | undefined, missingError: Error): Promise<Verified> {
+  /** `missingError` builds the error for a missing token; it runs only then, since it is costly. */
+  async verifyHeader(
+    headerValue: string | undefined,
+    missingError: () => Error,
+  ): Promise<Verified> {
     const bearer = extractBearerToken(headerValue);
-    if (bearer.kind === 'missing') throw missingError;
+    if (bearer.kind === 'missing') throw missingError();
     if (bearer.kind === 'too_large') throw invalidTokenError();
     return this.verifyToken(bearer.token);
   }
