@@ -1,17 +1,13 @@
-// What the upstream proxy receives: plain http targets go out as absolute-form requests that
-// carry the provider's Proxy-Authorization on every request of a reused keep-alive socket;
-// https targets go out as CONNECT with the credentials, and origin-form inside the tunnel.
+// Request form towards the upstream proxy. Plain http targets go out as absolute-form requests,
+// and each request on a reused keep-alive socket carries the provider's Proxy-Authorization.
+// https targets go out as CONNECT with the credentials, with origin-form inside the tunnel.
 // Path and query bytes stay as the client sent them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
 import { cleanupAll, registerCleanup } from '../../helpers/processes.js';
 import { DEFAULT_PROXY_USER } from '../../helpers/squid.js';
-import {
-  headerValues,
-  startTargets,
-  type TargetServers,
-} from '../../helpers/targets.js';
+import { headerValues, startTargets, type TargetServers } from '../../helpers/targets.js';
 import { testTls } from '../../helpers/tls.js';
 import { pool, provider, target, viaHopper } from '../proxy/fixture.js';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy.js';

@@ -1,6 +1,6 @@
-// A gzip-encoded answer reaches the client as the destination sent it: the compressed bytes,
+// A gzip-encoded response reaches the client as the destination sent it: the compressed bytes,
 // Content-Encoding: gzip and the compressed Content-Length. A request without Accept-Encoding
-// leaves without one, so the destination may answer uncompressed.
+// leaves without one, so the destination may respond uncompressed.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { header, headerAll, json } from '../../helpers/clients.js';
@@ -9,7 +9,7 @@ import { GZIP_BODY, sha256 } from '../../helpers/targets.js';
 import { viaHopper } from '../proxy/fixture.js';
 import { startNamedSetup, type NamedSetup } from './named-fixture.js';
 
-describe('gzip answers and Accept-Encoding', () => {
+describe('gzip responses and Accept-Encoding', () => {
   let setup: NamedSetup;
 
   before(async () => {
@@ -19,7 +19,7 @@ describe('gzip answers and Accept-Encoding', () => {
   after(cleanupAll);
 
   for (const targetHeader of ['http://api.example.test:8081', 'https://api.example.test']) {
-    test(`${targetHeader}: gzip bytes, Content-Encoding and Content-Length pass unchanged`, async () => {
+    test(`${targetHeader}: gzip response passes unchanged`, async () => {
       const marker = `/gzip?t=${encodeURIComponent(targetHeader)}`;
       const response = await viaHopper(setup.hopper.proxyPort, targetHeader, marker, {
         headers: { 'accept-encoding': 'gzip' },
@@ -30,9 +30,11 @@ describe('gzip answers and Accept-Encoding', () => {
       assert.equal(sha256(response.body), sha256(GZIP_BODY));
       const seen = setup.origin.requests.filter((request) => request.url === marker);
       assert.deepEqual(
-        seen.flatMap((request) =>
-          request.headers.filter(([name]) => name.toLowerCase() === 'accept-encoding'),
-        ).map(([, value]) => value),
+        seen
+          .flatMap((request) =>
+            request.headers.filter(([name]) => name.toLowerCase() === 'accept-encoding'),
+          )
+          .map(([, value]) => value),
         ['gzip'],
       );
     });

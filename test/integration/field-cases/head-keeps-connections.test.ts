@@ -1,6 +1,8 @@
-// A HEAD answer that declares a 1 MiB body: the client gets the Content-Length unchanged and no
-// body bytes, and neither the client connection nor the upstream connection waits for the
+// A HEAD response that declares a 1 MiB body: the client gets the Content-Length unchanged and
+// no body bytes, and neither the client connection nor the upstream connection waits for the
 // declared body. The next request reuses both.
+// NOTE: the upstream reuse checks fail while undici (7.30) closes every connection after a HEAD
+// request (lib/dispatcher/client-h1.js), which Proxy Hopper uses for upstream requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
@@ -40,7 +42,7 @@ describe('HEAD with a declared 1 MiB body', () => {
     `GET /after-head?s=${scheme} HTTP/1.1\r\nHost: ph\r\nX-Proxy-Hopper-Target: ${targetHeader}\r\n\r\n`,
   ];
 
-  test('http: Content-Length kept, no body, upstream socket reused', async () => {
+  test('http: HEAD then GET reuse the upstream socket', async () => {
     const [head, next] = await sendSequentially(
       hopper.proxyPort,
       exchange('http://files.test:8081', 'http'),
@@ -66,7 +68,7 @@ describe('HEAD with a declared 1 MiB body', () => {
     );
   });
 
-  test('https: Content-Length kept, no body, tunnel reused', async () => {
+  test('https: HEAD then GET reuse the tunnel', async () => {
     const [head, next] = await sendSequentially(
       hopper.proxyPort,
       exchange('https://files.test', 'https'),

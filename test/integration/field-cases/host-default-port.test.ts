@@ -1,15 +1,15 @@
-// The Host header and TLS server name the destination sees come from the target header alone:
+// The destination's Host header and TLS server name come from the target header alone:
 // a default port (443 for https) is left out of Host, an explicit other port is kept, and the
 // client's own Host never reaches the destination. squid maps api.example.test to an origin
 // that listens on the real default ports.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startHopper, type TestHopper } from '../../helpers/proxy-hopper.js';
-import { cleanupAll, makeTempDir, registerCleanup } from '../../helpers/processes.js';
-import { startSquid, type SquidPeer } from '../../helpers/squid.js';
-import { testTls } from '../../helpers/tls.js';
-import { pool, provider, target, viaHopper } from '../proxy/fixture.js';
-import { startNamedOrigin, type NamedOrigin } from './named-origin.js';
+import type { TestHopper } from '../../helpers/proxy-hopper.js';
+import { cleanupAll, sleep } from '../../helpers/processes.js';
+import type { SquidPeer } from '../../helpers/squid.js';
+import { viaHopper } from '../proxy/fixture.js';
+import type { NamedOrigin } from './named-origin.js';
+import { startNamedSetup } from './named-fixture.js';
 
 describe('Host and TLS server name for default and explicit ports', () => {
   let origin: NamedOrigin;
@@ -17,17 +17,7 @@ describe('Host and TLS server name for default and explicit ports', () => {
   let hopper: TestHopper;
 
   before(async () => {
-    origin = await startNamedOrigin();
-    registerCleanup(() => origin.close());
-    const hosts = origin.hostsFile(makeTempDir('named-hosts', true));
-    squid = await startSquid({ extraConfig: [`hosts_file ${hosts}`] });
-    const squids = provider('s', [squid.address()]);
-    hopper = await startHopper({
-      server: { caFile: testTls().caPath },
-      proxyProviders: [squids],
-      ipPools: [pool('p', [squids])],
-      targets: [target('all', 'p')],
-    });
+    ({ origin, squid, hopper } = await startNamedSetup());
   });
 
   after(cleanupAll);
@@ -71,7 +61,7 @@ describe('Host and TLS server name for default and explicit ports', () => {
         .filter((fields) => fields[5] === 'CONNECT')
         .map((fields) => fields[6] as string);
       if (connects.length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     assert.ok(connects.length >= 1, 'squid logged no CONNECT');
     assert.deepEqual([...new Set(connects)], ['api.example.test:443']);

@@ -1,7 +1,7 @@
 /**
  * Sends requests one after another on a single client TCP connection and reads each response
- * (Content-Length framing only; no body after a HEAD) before writing the next, so a test knows every request used
- * the same kept-alive connection. Rejects when the server closes the connection early.
+ * (Content-Length framing only, and no body after a HEAD) before writing the next. So every
+ * request of one call uses the same kept-alive connection. Rejects when the server closes the connection early.
  */
 import net from 'node:net';
 
@@ -20,7 +20,10 @@ export function sendSequentially(
     const socket = net.connect({ port, host: '127.0.0.1' });
     const responses: SequentialResponse[] = [];
     let buffered = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error(`no answers within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answers within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (err: Error | null): void => {
       clearTimeout(timer);
       socket.destroy();

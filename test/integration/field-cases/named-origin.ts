@@ -1,7 +1,7 @@
 /**
- * An origin on the default ports: HTTPS on 443 and HTTP on 8081 of a loopback address of its
- * own (127.x.y.z, picked at random so parallel test processes do not collide; binding 443
- * needs root). Its certificate, signed by the test CA, covers `ORIGIN_NAMES`, and a squid
+ * An origin with HTTPS on the default port 443 and HTTP on 8081, on a loopback address of its
+ * own. The address (127.x.y.z) is picked at random, so parallel test processes do not collide,
+ * and binding 443 needs root. Its certificate, signed by the test CA, covers `ORIGIN_NAMES`, and a squid
  * hosts file maps those names to the address. Every request is recorded with the Host header,
  * the TLS server name (SNI) and the client's port, so tests can tell when a connection was
  * reused. Routes: `/file.bin` (HEAD and GET: 1 MiB declared), `/many-headers` (repeated
@@ -49,7 +49,7 @@ export interface OriginRequest {
 export interface NamedOrigin {
   address: string;
   requests: OriginRequest[];
-  /** Writes a squid hosts file that maps `ORIGIN_NAMES` to `address`, returns its path. */
+  /** Writes a squid hosts file that maps `ORIGIN_NAMES` to `address` and returns its path. */
   hostsFile(dir: string): string;
   close(): Promise<void>;
 }
@@ -156,13 +156,22 @@ function namedCertificate(): { key: Buffer; cert: Buffer } {
   const ca = testTls();
   const dir = makeTempDir('named-tls');
   const openssl = (args: string[]): void => void runChecked('openssl', args, dir);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.csr']
-    .concat(['-subj', '/CN=api.example.test']));
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.csr'].concat([
+      '-subj',
+      '/CN=api.example.test',
+    ]),
+  );
   const san = ORIGIN_NAMES.map((name) => `DNS:${name}`).join(',');
-  fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['x509', '-req', '-in', 'c.csr', '-CA', ca.caPath, '-CAkey', path.join(ca.dir, 'ca.key')]
-    .concat(['-CAcreateserial', '-CAserial', path.join(dir, 'ca.srl'), '-out', 'c.pem'])
-    .concat(['-days', '2', '-extfile', 'san.ext']));
+  fs.writeFileSync(
+    path.join(dir, 'san.ext'),
+    `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    ['x509', '-req', '-in', 'c.csr', '-CA', ca.caPath, '-CAkey', path.join(ca.dir, 'ca.key')]
+      .concat(['-CAcreateserial', '-CAserial', path.join(dir, 'ca.srl'), '-out', 'c.pem'])
+      .concat(['-days', '2', '-extfile', 'san.ext']),
+  );
   const result = {
     key: fs.readFileSync(path.join(dir, 'k.pem')),
     cert: fs.readFileSync(path.join(dir, 'c.pem')),

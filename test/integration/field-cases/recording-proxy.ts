@@ -45,7 +45,9 @@ export async function startRecordingProxy(
   const bySocket = new WeakMap<net.Socket, RecordedConnection>();
   const sockets = new Set<net.Socket>();
   const expected =
-    user === null ? null : `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+    user === null
+      ? null
+      : `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
 
   const record = (req: http.IncomingMessage): RecordedRequest => {
     const entry: RecordedRequest = {

@@ -35,7 +35,9 @@ describe('repeated response headers', () => {
       assert.deepEqual(headerAll(response, 'set-cookie'), COOKIE_LINES);
       const rawLines = response.raw.toString('latin1').split('\r\n');
       assert.deepEqual(
-        rawLines.filter((line) => /^set-cookie:/i.test(line)).map((line) => line.replace(/^set-cookie: /i, '')),
+        rawLines
+          .filter((line) => /^set-cookie:/i.test(line))
+          .map((line) => line.replace(/^set-cookie: /i, '')),
         COOKIE_LINES,
       );
       for (const name of LIST_HEADERS) {

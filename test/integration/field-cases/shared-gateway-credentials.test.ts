@@ -33,7 +33,10 @@ describe('providers sharing one gateway with different credentials', () => {
   before(async () => {
     targets = await startTargets();
     registerCleanup(() => targets.close());
-    gateway = await startSquid({ users: [DEFAULT_PROXY_USER, BOB], outgoingAddresses: ['127.0.0.33'] });
+    gateway = await startSquid({
+      users: [DEFAULT_PROXY_USER, BOB],
+      outgoingAddresses: ['127.0.0.33'],
+    });
     const provA = provider('prov-a', [gateway.address()], DEFAULT_PROXY_USER);
     const provB = provider('prov-b', [gateway.address()], BOB);
     hopper = await startHopper({

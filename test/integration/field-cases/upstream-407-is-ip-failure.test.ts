@@ -1,6 +1,6 @@
-// An upstream proxy that answers 407 to everything is an IP failure: the request is retried on
+// An upstream proxy that responds 407 to everything is an IP failure: the request is retried on
 // a healthy IP, the client never sees the 407 or its Proxy-Authenticate, and the rejecting IP
-// is quarantined after ipFailuresUntilQuarantine failures. When every IP answers 407 the
+// is quarantined after ipFailuresUntilQuarantine failures. When every IP responds 407 the
 // client gets 502 upstream_auth_failed, never 407.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +25,7 @@ function byAddress(result: Scrape, name: string, address: string): number {
     .reduce((sum, sample) => sum + Number(sample.value), 0);
 }
 
-describe('upstream proxy answering 407', () => {
+describe('upstream proxy responding 407', () => {
   let targets: TargetServers;
   let squid: SquidPeer;
 
@@ -43,7 +43,7 @@ describe('upstream proxy answering 407', () => {
     return proxy;
   }
 
-  test('3 sequential requests are 200 through the healthy IP, the 407 IP is quarantined once', async () => {
+  test('requests 200 via healthy IP, 407 IP quarantined', async () => {
     const rejecting = await rejectingProxy();
     const bad = provider('bad', [rejecting.address()], CREDENTIALS);
     const good = provider('good', [squid.address()]);
@@ -53,6 +53,7 @@ describe('upstream proxy answering 407', () => {
       ipPools: [pool('p', [bad, good])],
       targets: [target('t', 'p', { numRetries: 1, ipFailuresUntilQuarantine: 2 })],
     });
+
     const quarantined = nextEvent(
       hopper,
       'quarantine',
@@ -66,6 +67,8 @@ describe('upstream proxy answering 407', () => {
       assert.deepEqual(headerAll(response, 'proxy-authenticate'), []);
     }
     await quarantined;
+    assert.equal(rejecting.connections.flatMap((c) => c.requestLines).length, 2);
+
     const metricsUrl = `http://127.0.0.1:${hopper.running.metricsPort}/metrics`;
     const name = 'proxy_hopper_ip_quarantine_events_total';
     const result = await scrapeUntil(
@@ -77,7 +80,7 @@ describe('upstream proxy answering 407', () => {
     await hopper.stop();
   });
 
-  test('every IP answering 407 gives 502 upstream_auth_failed', async () => {
+  test('407 on every IP is 502 upstream_auth_failed', async () => {
     const first = await rejectingProxy();
     const second = await rejectingProxy();
     const bad = provider('bad', [first.address(), second.address()], CREDENTIALS);
