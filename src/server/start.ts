@@ -21,6 +21,9 @@ import { Router } from '../proxy/router.js';
 import { UpstreamClients } from '../upstream/upstream-clients.js';
 import { buildTargetRuntimes, syncTargets } from './target-runtimes.js';
 
+/** How long start waits for Redis before starting the listeners anyway. */
+const BACKEND_START_WAIT_MS = 3000;
+
 export interface StartOptions {
   logger?: Logger;
   events?: EventBus;
@@ -92,8 +95,9 @@ export async function startProxyHopper(
     if (backend.kind === 'memory') {
       await backendStarted;
     } else {
-      // Registers the pools now when Redis is up. When it is down this fails fast, and the
-      // backend registers them once it connects.
+      // Redis that is up gets a moment to connect, so the first requests do not see 503; one
+      // that is down must not keep the listeners (and /health) from coming up.
+      await waitAtMost(backendStarted, BACKEND_START_WAIT_MS);
       await syncTargets(config.targets, backend);
     }
     const byName = new Map(runtimes.map((runtime) => [runtime.config.name, runtime]));
@@ -219,4 +223,15 @@ export async function startProxyHopper(
     await unwind();
     throw err;
   }
+}
+
+function waitAtMost(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
