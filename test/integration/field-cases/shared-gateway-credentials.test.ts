@@ -55,7 +55,7 @@ describe('providers sharing one gateway with different credentials', () => {
   const requestsFor = (scheme: 'http' | 'https', port: number): string[] =>
     SEQUENCE.map(
       ([host, path]) =>
-        `GET /f20${path}?s=${scheme} HTTP/1.1\r\nHost: ph.local\r\n` +
+        `GET /shared-gateway${path}?s=${scheme} HTTP/1.1\r\nHost: ph.local\r\n` +
         `X-Proxy-Hopper-Target: ${scheme}://${host}.test:${port}\r\n\r\n`,
     );
 
@@ -74,7 +74,7 @@ describe('providers sharing one gateway with different credentials', () => {
     assert.deepEqual(
       gets.map((fields) => [fields[6], fields[7], fields[3]]),
       SEQUENCE.map(([host, path]) => [
-        `http://${host}.test:${targets.httpPort}/f20${path}?s=http`,
+        `http://${host}.test:${targets.httpPort}/shared-gateway${path}?s=http`,
         host === 'x' ? 'alice' : 'bob',
         'TCP_MISS/200',
       ]),
@@ -93,7 +93,7 @@ describe('providers sharing one gateway with different credentials', () => {
       [200, 200, 200, 200],
     );
     const hosts = targets
-      .seen('/f20/')
+      .seen('/shared-gateway/')
       .filter((request) => request.url.endsWith('s=https'))
       .map((request) => request.headers.find(([name]) => name.toLowerCase() === 'host')?.[1]);
     assert.deepEqual(

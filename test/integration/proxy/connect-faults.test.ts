@@ -66,7 +66,7 @@ describe('misbehaving upstream proxies', () => {
     );
     const attempts = recordEvents(hopper, 'attempt_end');
     for (let i = 0; i < 6; i++) {
-      const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, `/echo/f19/${i}`);
+      const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, `/echo/connect-split/${i}`);
       assert.equal(response.status, 200, response.body.toString());
       assert.equal(json<EchoBody>(response).remote, '127.0.0.21');
     }
@@ -90,7 +90,7 @@ describe('misbehaving upstream proxies', () => {
   test('403 CONNECT without retries is 502', async () => {
     const refused = await fake('connect-403-keep-open');
     const hopper = await startHopper(configFor([refused.address()], { numRetries: 0 }));
-    const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, '/echo/f19-403');
+    const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, '/echo/connect-403');
     assert.equal(response.status, 502);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'connection_error');
     const detail = String(json(response).detail);
@@ -121,7 +121,7 @@ describe('misbehaving upstream proxies', () => {
       10_000,
     );
     for (let i = 0; i < 3; i++) {
-      const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, `/echo/f17/${i}`);
+      const response = await viaHopper(hopper.proxyPort, targets.httpsOrigin, `/echo/auth-407/${i}`);
       assert.equal(response.status, 200);
       assert.equal(json<EchoBody>(response).remote, '127.0.0.7');
       assert.deepEqual(headerAll(response, 'proxy-authenticate'), []);

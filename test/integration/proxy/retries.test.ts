@@ -239,7 +239,7 @@ describe('retries and quarantine', () => {
     });
     const hopper = await startHopper(config);
     const quarantines = recordEvents(hopper, 'quarantine');
-    const path = '/status/429?retryAfter=30&k=f18';
+    const path = '/status/429?retryAfter=30&k=all-429';
     const response = await viaHopper(hopper.proxyPort, targets.httpOrigin, path);
     assert.equal(response.status, 429);
     assert.equal(header(response, 'x-proxy-hopper-error'), 'upstream_error');

@@ -131,14 +131,14 @@ describe('upstream proxy authentication', () => {
       proxyProviders: [provA, provB],
       ipPools: [pool('pool-a', [provA]), pool('pool-b', [provB])],
       targets: [
-        target('t1', 'pool-a', { regex: '/f20/a/' }),
-        target('t2', 'pool-b', { regex: '/f20/b/' }),
+        target('t1', 'pool-a', { regex: '/shared-gateway/a/' }),
+        target('t2', 'pool-b', { regex: '/shared-gateway/b/' }),
       ],
     });
     const sequence = ['a', 'b', 'a', 'b', 'a', 'b'];
     for (const origin of [targets.httpOrigin, targets.httpsOrigin]) {
       for (const [i, which] of sequence.entries()) {
-        const response = await viaHopper(hopper.proxyPort, origin, `/f20/${which}/${i}`);
+        const response = await viaHopper(hopper.proxyPort, origin, `/shared-gateway/${which}/${i}`);
         assert.equal(response.status, 200);
       }
     }
@@ -164,7 +164,7 @@ describe('upstream proxy authentication', () => {
     const tunnelUsers = users.filter((entry) => entry.startsWith('CONNECT '));
     assert.ok(tunnelUsers.length >= 2, `tunnels: ${JSON.stringify(tunnelUsers)}`);
     assert.deepEqual([...new Set(tunnelUsers)].sort(), ['CONNECT alice', 'CONNECT bob']);
-    for (const seen of targets.seen('/f20/')) assert.equal(seen.remote, '127.0.0.9');
+    for (const seen of targets.seen('/shared-gateway/')) assert.equal(seen.remote, '127.0.0.9');
     await shared.stop();
   });
 
