@@ -8,7 +8,7 @@ export interface Principal {
   /** `sub` of a JWT, the API key's name, or `anonymous` when auth is off. */
   subject: string;
   kind: 'api_key' | 'local' | 'oidc' | 'anonymous';
-  /** Role names the caller holds (empty for API keys). */
+  /** Role names of the caller (empty for API keys). */
   roles: string[];
   permissions: ReadonlySet<Permission>;
   /** Target names the caller may use, or `*` for all. */

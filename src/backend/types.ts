@@ -2,7 +2,7 @@
  * The state backend: which IP of a target is free, cooling down, leased or quarantined, and
  * each IP's consecutive failure count. Memory and Redis implement this one interface and pass
  * one contract test suite. The wait queue itself is not here: each instance keeps its own
- * FIFO of waiting requests and asks the backend for a lease when an IP may be free.
+ * FIFO of waiting requests and requests a lease from the backend when an IP may be free.
  */
 import type { ResolvedIp } from '../config/types.js';
 
@@ -41,7 +41,7 @@ export type AcquireResult =
 export interface ReleaseOptions {
   /**
    * `failure` counts toward quarantine; `success` resets the failure count; `neutral` (the
-   * client went away, so the attempt says nothing about the IP) changes neither.
+   * client went away, so the attempt tells nothing about the IP) changes neither.
    */
   result: 'success' | 'failure' | 'neutral';
   /**

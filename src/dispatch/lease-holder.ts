@@ -1,7 +1,8 @@
 /**
  * Holds one lease for the life of an attempt. It renews the lease from the attempt's start
- * until the response body ends, so a slow response or a long download never lets the IP be
- * handed out twice, and it releases the lease exactly once.
+ * until the response body ends, so a slow response or a long download does not let the IP be
+ * handed out twice (unless renewals fail, with Redis unreachable, for a whole lease TTL). It
+ * releases the lease exactly once.
  */
 import type { Backend, Lease, ReleaseOptions, ReleaseResult } from '../backend/types.js';
 

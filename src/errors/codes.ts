@@ -20,9 +20,9 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   /** Request headers (or one control header) exceed the size limit. */
   headers_too_large: 431,
-  /** Upstream proxies answered with a retriable status until retries ran out (status copied). */
+  /** Upstream proxies responded with a retriable status until retries ran out (status copied). */
   upstream_error: 502,
-  /** Connecting to the upstream proxy or reading its answer failed until retries ran out. */
+  /** Connecting to the upstream proxy or reading its response failed until retries ran out. */
   connection_error: 502,
   /** An upstream proxy rejected our proxy credentials (407, or 401 from tinyproxy). */
   upstream_auth_failed: 502,

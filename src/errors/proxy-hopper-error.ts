@@ -1,7 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from './codes.js';
 
 export interface ProxyHopperErrorOptions {
-  /** HTTP status to answer with; defaults to the code's status in ERROR_CODES. */
+  /** HTTP status of the response; defaults to the code's status in ERROR_CODES. */
   status?: number;
   /** Extra response headers, such as `Retry-After` or `WWW-Authenticate`. */
   headers?: Record<string, string>;
@@ -11,7 +11,7 @@ export interface ProxyHopperErrorOptions {
 }
 
 /**
- * An answer that Proxy Hopper makes itself. The listener turns it into a response whose
+ * A response that Proxy Hopper makes itself. The listener turns it into a response whose
  * `X-Proxy-Hopper-Error` header carries `code`; `message` is safe to show to the client and
  * never contains secrets.
  */

@@ -5,7 +5,7 @@
  * is reported on `listener_error` and the remaining listeners still run.
  */
 
-/** How one upstream attempt ended, with the label values of `proxy_hopper_requests_total`. */
+/** Result of one upstream attempt, with the label values of `proxy_hopper_requests_total`. */
 export type AttemptOutcome =
   'success' | 'rate_limited' | 'server_error' | 'connection_error' | 'error';
 
@@ -22,7 +22,7 @@ export interface EventMap {
   request_start: { requestId: string; method: string; url: string; tag: string };
   /** A request that matched no target. */
   request_unmatched: { requestId: string; method: string; url: string; tag: string };
-  /** Every answer sent to the client: the target's or one Proxy Hopper made. */
+  /** Every response sent to the client: the target's or one Proxy Hopper made. */
   request_end: {
     requestId: string;
     method: string;
@@ -30,7 +30,7 @@ export interface EventMap {
     target: string;
     tag: string;
     status: number;
-    /** Error code when Proxy Hopper made the answer itself. */
+    /** Error code when Proxy Hopper made the response itself. */
     errorCode: string | null;
     attempts: number;
     address: string | null;
@@ -103,7 +103,7 @@ export class EventBus {
     }
   }
 
-  /** True when somebody listens, so a publisher can skip building an expensive payload. */
+  /** Returns true when a listener is registered, so a publisher can skip building an expensive payload. */
   has(event: EventName): boolean {
     return (this.listeners.get(event)?.length ?? 0) > 0;
   }

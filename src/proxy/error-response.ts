@@ -1,6 +1,6 @@
 /**
- * Writes an answer that Proxy Hopper makes itself. Every such answer carries
- * `X-Proxy-Hopper-Error: <code>` so a program can tell it from the target's own answer.
+ * Writes a response that Proxy Hopper makes itself. Every such response carries
+ * `X-Proxy-Hopper-Error: <code>` so a program can tell it from the target's own response.
  * Failures of the attempt loop use the original's JSON body (`error`, `detail`, `url`,
  * `method`, `retries_attempted`, `retries_allowed`); request and auth errors are plain text.
  */

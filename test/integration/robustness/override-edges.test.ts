@@ -1,8 +1,8 @@
 /**
  * `X-Proxy-Hopper-<Name>` overrides whose <Name> is itself special. No header starting with
  * `x-proxy-hopper-` or `x-proxyhopper-` may reach the target, not even one spelled through an
- * override (the client's Auth token would travel on with it). An override of a header that
- * Proxy Hopper also sets replaces it, so the target sees exactly one line of it.
+ * override (the client's Auth token would travel on with it). X-Request-Id is managed by Proxy
+ * Hopper, so an override of it is rejected and the target receives exactly one line of it.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';

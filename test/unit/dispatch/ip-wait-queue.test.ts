@@ -105,7 +105,8 @@ describe('IpWaitQueue', () => {
       .catch((e: unknown) => e)) as ProxyHopperError;
     assert.equal(codeOf(err), 'no_ip_available');
     const retryAfter = Number(err.headers['retry-after']);
-    assert.ok(retryAfter >= 29 && retryAfter <= 30, `retry-after ${retryAfter}`);
+    assert.ok(retryAfter >= 29, `retry-after ${retryAfter}`);
+    assert.ok(retryAfter <= 30, `retry-after ${retryAfter}`);
     await backend.stop();
   });
 
@@ -155,7 +156,9 @@ describe('IpWaitQueue fast answers', () => {
     const lease = await queue.acquire('r0', new Set(), Date.now() + 1000, null);
     await backend.release(lease, { result: 'failure', cooldownFromRelease: false });
     const startedMs = Date.now();
-    const err = await queue.acquire('r1', new Set(), Date.now() + 5_000, null).catch((e: unknown) => e);
+    const err = await queue
+      .acquire('r1', new Set(), Date.now() + 5_000, null)
+      .catch((e: unknown) => e);
     assert.equal(codeOf(err), 'no_ip_available');
     assert.ok(Date.now() - startedMs < 1000, `waited ${Date.now() - startedMs} ms`);
     await backend.stop();
@@ -175,7 +178,9 @@ describe('IpWaitQueue fast answers', () => {
     });
     const queue = new IpWaitQueue('t', backend, events, Date.now, 2000);
     await queue.acquire('r0', new Set(), Date.now() + 1000, null);
-    const err = (await queue.acquire('r1', new Set(), Date.now() + 50, null).catch((e: unknown) => e)) as ProxyHopperError;
+    const err = (await queue
+      .acquire('r1', new Set(), Date.now() + 50, null)
+      .catch((e: unknown) => e)) as ProxyHopperError;
     assert.equal(codeOf(err), 'queue_timeout');
     assert.equal(err.headers['retry-after'], '2');
     await backend.stop();

@@ -8,7 +8,16 @@ test('spacing counts from the real send', async () => {
   await backend.start();
   await backend.syncTarget({
     target: 't',
-    ips: [{ address: '127.0.0.1:1', host: '127.0.0.1', port: 1, provider: '', region: '', credentials: null }],
+    ips: [
+      {
+        address: '127.0.0.1:1',
+        host: '127.0.0.1',
+        port: 1,
+        provider: '',
+        region: '',
+        credentials: null,
+      },
+    ],
     minRequestIntervalMs: 100,
     ipFailuresUntilQuarantine: 5,
     quarantineMs: 1000,
@@ -19,7 +28,11 @@ test('spacing counts from the real send', async () => {
   if (first.kind !== 'leased') return;
   // The event loop was busy: the attempt left 30 ms after the lease was taken.
   nowMs += 50;
-  await backend.release(first.lease, { result: 'success', cooldownFromRelease: false, sendDelayMs: 30 });
+  await backend.release(first.lease, {
+    result: 'success',
+    cooldownFromRelease: false,
+    sendDelayMs: 30,
+  });
 
   nowMs = 1_000_000 + 120;
   const early = await backend.tryAcquire('t', new Set());
